@@ -1,0 +1,79 @@
+# Hotline — two commands: `make run` (the whole platform with demo data) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= config.settings.local
+
+.PHONY: run setup demo test test-sqlite test-postgres lint fmt vendor messages lock services-stop clean
+
+## run: set up everything and start every process with demo data (SQLite, in-process layers)
+run: setup demo
+	@$(PY) -m hotline.core.banner --url http://$(HOST):$(PORT)/
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start
+
+## setup: virtualenv, Python and npm dependencies, static libraries, translations, database
+setup: $(VENV)/.installed node_modules/.installed vendor messages
+	@mkdir -p var
+	$(MANAGE) migrate --noinput -v 0
+
+demo: setup
+	$(MANAGE) setup_demo
+
+$(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+VENDOR := hotline/static/vendor
+vendor: node_modules/.installed
+	@mkdir -p $(VENDOR)
+	@cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	@cp node_modules/alpinejs/dist/cdn.min.js $(VENDOR)/alpine.min.js
+	@cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts.min.js
+
+messages: $(VENV)/.installed
+	@$(PY) -m hotline.core.compile_messages
+
+## test: lint, migration check and the whole suite on SQLite, then on PostgreSQL (with Redis)
+test: setup
+	scripts/system-deps.sh test
+	$(MAKE) lint
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
+	$(VENV)/bin/mypy hotline config
+
+test-sqlite: setup
+	eval "$$(scripts/test-services.sh start)"; unset DATABASE_URL; \
+	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-postgres: setup
+	eval "$$(scripts/test-services.sh start)"; \
+	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+services-stop:
+	scripts/test-services.sh stop
+
+fmt: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## lock: re-resolve requirements.lock (runtime) and requirements-dev.lock (runtime + dev) from pyproject
+lock:
+	scripts/lock.sh
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) staticfiles

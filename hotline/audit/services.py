@@ -1,0 +1,97 @@
+"""Writing the audit log. Every service that changes data calls ``audit_record`` in its transaction."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+
+from .context import current
+from .models import AuditAction, AuditEvent
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "name") and hasattr(value, "url"):  # file fields
+        return value.name or ""
+    return value
+
+
+def snapshot(obj: models.Model, *, exclude: Iterable[str] = ("password",)) -> dict[str, Any]:
+    """The concrete field values of ``obj`` as JSON (foreign keys as ids)."""
+    skip = set(exclude)
+    data: dict[str, Any] = {}
+    for field in obj._meta.concrete_fields:
+        if field.name in skip:
+            continue
+        data[field.name] = _jsonable(getattr(obj, field.attname))
+    return data
+
+
+def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    before, after = before or {}, after or {}
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+def audit_record(
+    *,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str = "",
+    actor: Any = None,
+    ip: str | None = None,
+) -> AuditEvent:
+    """Append one row. Actor and address default to the current request (``context.py``)."""
+    ctx = current()
+    actor = actor if actor is not None else ctx.actor
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)
+    if action == AuditAction.UPDATE and before is not None and after is not None:
+        keys = changed_fields(before, after)
+        before = {k: before.get(k) for k in keys}
+        after = {k: after.get(k) for k in keys}
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_name=(getattr(actor, "username", "") if actor is not None else "")[:150],
+        ip=ip if ip is not None else ctx.ip,
+        action=action,
+        object_type=object_type[:64],
+        object_id=object_id[:64],
+        object_repr=object_repr[:200],
+        before=_jsonable(before) if before is not None else None,
+        after=_jsonable(after) if after is not None else None,
+        note=note[:500],
+        request_id=ctx.request_id,
+    )
+
+
+def audit_personal_read(*, obj: models.Model, fields: Iterable[str], purpose: str = "") -> AuditEvent:
+    """Record that the current actor saw the named personal-data fields of ``obj`` unmasked."""
+    return audit_record(
+        action=AuditAction.READ,
+        obj=obj,
+        after={"fields": sorted(fields)},
+        note=purpose,
+    )

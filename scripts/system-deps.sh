@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a purpose needs, if any are missing. Needs root (or sudo).
+#   scripts/system-deps.sh test   -> PostgreSQL, Redis, Chromium (browser tests), gettext
+#   scripts/system-deps.sh run    -> nothing yet; the embedded platform needs only Python and npm
+set -euo pipefail
+purpose=${1:-test}
+case "$purpose" in
+  test) pkgs=(postgresql redis-server chromium gettext) ;;
+  run) pkgs=() ;;
+  *) echo "usage: $0 test|run" >&2; exit 2 ;;
+esac
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "missing Debian packages: ${missing[*]} (install them as root)" >&2; exit 1
+  fi
+fi
+echo "installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
