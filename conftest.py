@@ -20,22 +20,20 @@ import pytest
 PASSWORD = "Test-pass-2026!"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under CI=true a test whose service is missing fails; elsewhere it is skipped, loudly."""
-    in_ci = os.environ.get("CI", "").lower() == "true"
-    for item in items:
-        if item.get_closest_marker("redis") and not os.environ.get("TEST_REDIS_URL"):
-            reason = "needs a Redis server: set TEST_REDIS_URL (make test starts one)"
-            if in_ci:
-                item.add_marker(pytest.mark.xfail(reason=reason, strict=True, run=False))
-                item.add_marker(pytest.mark.usefixtures("_fail_missing_service"))
-            else:
-                item.add_marker(pytest.mark.skip(reason=reason))
+def require_service(available: bool, what: str) -> None:
+    """Under CI=true a test whose service is missing fails; elsewhere it is skipped with a reason."""
+    if available:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} is missing, and CI=true: failing instead of skipping")
+    pytest.skip(f"{what} is missing (make test provides it)")
 
 
 @pytest.fixture
-def _fail_missing_service() -> None:
-    pytest.fail("a service this test needs is missing under CI=true")
+def redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL", "")
+    require_service(bool(url), "Redis (TEST_REDIS_URL)")
+    return url
 
 
 @dataclass
