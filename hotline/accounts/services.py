@@ -47,6 +47,23 @@ def _check_may_manage(*, actor: User, role: str, unit: Unit | None) -> None:
     raise Forbidden("You may not manage this account.")
 
 
+def user_check(
+    *, actor: User | None, role: str, unit: Unit | None, username: str | None, password: str | None
+) -> None:
+    """Every check ``user_create`` makes (``username``/``password`` None: an update), raising
+    ``ServiceError`` — forms call it to show refusals as field errors."""
+    _check_role_and_unit(role=role, unit=unit)
+    if actor is not None:
+        _check_may_manage(actor=actor, role=role, unit=unit)
+    if username is not None and User.objects.filter(username=username).exists():
+        raise Conflict("That user name is taken.", code="username_taken", fields={"username": ["taken"]})
+    if password is not None:
+        try:
+            validate_password(password, User(username=username or "", role=role))
+        except DjangoValidationError as exc:
+            raise ValidationFailed("The password is too weak.", fields={"password": exc.messages}) from exc
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -61,11 +78,7 @@ def user_create(
     employee_no: str = "",
 ) -> User:
     """Create a staff account. ``actor=None`` is the system itself (setup, demo data)."""
-    _check_role_and_unit(role=role, unit=unit)
-    if actor is not None:
-        _check_may_manage(actor=actor, role=role, unit=unit)
-    if User.objects.filter(username=username).exists():
-        raise Conflict("That user name is taken.", code="username_taken", fields={"username": ["taken"]})
+    user_check(actor=actor, role=role, unit=unit, username=username, password=None)
     user = User(
         username=username,
         role=role,

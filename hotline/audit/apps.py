@@ -6,3 +6,6 @@ class AuditConfig(AppConfig):
     name = "hotline.audit"
     label = "audit"
     verbose_name = _("Audit")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects the sign-in receivers
