@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from hotline.core.api import api, register_routers
+from hotline.core.permissions import public_view
 
 register_routers()
 
@@ -12,7 +13,11 @@ admin.site.site_title = "Hotline 12345"
 
 urlpatterns = [
     path("api/v1/", api.urls),
-    path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False), name="api-docs"),
+    path(
+        "api/docs",
+        public_view(RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+        name="api-docs",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("hotline.accounts.urls")),
