@@ -58,11 +58,11 @@ lint: $(VENV)/.installed
 
 test-sqlite: setup
 	eval "$$(scripts/test-services.sh start)"; unset DATABASE_URL; \
-	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+	HOTLINE_EXPECT_DB=sqlite DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-postgres: setup
 	eval "$$(scripts/test-services.sh start)"; \
-	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+	HOTLINE_EXPECT_DB=postgresql DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 services-stop:
 	scripts/test-services.sh stop

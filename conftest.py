@@ -136,3 +136,13 @@ def people(city: City) -> People:
         zhao=make("zhao", "leader", city.east_gov, "赵刚"),
         liu=make("liu", "leader", city.city_gov, "刘洋"),
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _expected_database(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """``make test-postgres`` sets HOTLINE_EXPECT_DB=postgresql: never pass on the wrong engine."""
+    expected = os.environ.get("HOTLINE_EXPECT_DB")
+    if expected:
+        from django.db import connection
+
+        assert connection.vendor == expected, f"expected {expected}, running on {connection.vendor}"
