@@ -166,7 +166,7 @@ def user_change(request: HttpRequest, user_id: int, payload: UserPatch):  # type
 @authenticated
 def token_list(request: HttpRequest):  # type: ignore[no-untyped-def]
     """The caller's own API tokens (never the keys)."""
-    return APIToken.objects.filter(user=request.user).order_by("-created_at")
+    return APIToken.objects.filter(user_id=request.user.pk or 0).order_by("-created_at")
 
 
 @router.post("/tokens", response={201: TokenCreated})
@@ -184,5 +184,5 @@ def token_add(request: HttpRequest, payload: TokenIn):  # type: ignore[no-untype
 @router.delete("/tokens/{token_id}", response={204: None})
 @authenticated
 def token_delete(request: HttpRequest, token_id: int):  # type: ignore[no-untyped-def]
-    token_revoke(token=get_object_or_404(APIToken, pk=token_id, user=request.user))
+    token_revoke(token=get_object_or_404(APIToken, pk=token_id, user_id=request.user.pk))
     return Status(204, None)
