@@ -18,7 +18,11 @@ STORAGES = {
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = env.bool("HOTLINE_SECURE_COOKIES", default=True)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS by default (nginx terminates TLS). An intranet without certificates sets HOTLINE_HTTPS=false.
+HTTPS = env.bool("HOTLINE_HTTPS", default=True)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = env.int("HOTLINE_HSTS_SECONDS", default=180 * 24 * 3600 if HTTPS else 0)
 AXES_IPWARE_PROXY_COUNT = 1
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
