@@ -25,7 +25,9 @@ def login(user: Any) -> Client:
 
 @pytest.fixture
 def citizen(city: Any) -> Citizen:
-    return citizen_create(name="王小明", phone="13812345678", id_number="110101199003071234", region=city.east1)
+    return citizen_create(
+        name="王小明", phone="13812345678", id_number="110101199003071234", region=city.east1
+    )
 
 
 def test_change_is_recorded_with_actor_address_before_and_after(people: Any, city: Any) -> None:

@@ -1,0 +1,980 @@
+"""CSV import and export of the org tree (regions, units) and the duty list (权责清单).
+
+Three formats, UTF-8 with a header row (a leading BOM is accepted; exports write one so that
+Excel opens the Chinese text correctly):
+
+- regions: ``code,name,level,parent_code,active,sort_order``
+- units: ``code,name,short_name,kind,region_code,parent_code,phone,email,active,sort_order``
+- duties: ``category_code,region_code,unit_code,note``
+
+An import is an upsert: regions and units by ``code``, duties by ``category_code`` +
+``region_code``. It is all or nothing. Every row is checked first against the state the database
+would have after the import (so a row may refer to a row further down the file, or to a row of
+another file of the same import); every problem is collected as a :class:`RowError` and, if there
+is any, :class:`ImportRejected` is raised and nothing is written. Otherwise the rows are applied in
+one transaction, parents before children, through the services (``region_save``, ``unit_save``,
+``duty_save``), so every change has its own audit row; one more audit row (action ``import``)
+sums the import up. Rows equal to the database are counted as unchanged and write nothing; an
+import that changes nothing writes no audit row at all.
+
+Columns: a column left out of the header keeps the stored value of an existing row (and the
+default for a new one); an empty cell means the default (``active`` yes, ``sort_order`` 0, no
+parent, empty text).
+
+The generic helpers (:class:`RowError`, :class:`ImportRejected`, :func:`read_csv`,
+:func:`write_csv`, :func:`parse_bool`, :class:`RowChecker`) are shared with ``hotline.taxonomy.importers``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from hotline.audit.models import AuditAction
+from hotline.audit.services import audit_record
+from hotline.core.errors import ValidationFailed
+from hotline.taxonomy.models import Category
+
+from .choices import CHILD_LEVEL, RegionLevel, UnitKind
+from .models import DutyAssignment, Region, Unit
+from .services import duty_save, region_save, unit_save
+
+BOM = "\ufeff"
+IMPORT_NOTE = "CSV import"
+
+REGION_COLUMNS = ("code", "name", "level", "parent_code", "active", "sort_order")
+REGION_REQUIRED = ("code", "name", "level")
+UNIT_COLUMNS = (
+    "code",
+    "name",
+    "short_name",
+    "kind",
+    "region_code",
+    "parent_code",
+    "phone",
+    "email",
+    "active",
+    "sort_order",
+)
+UNIT_REQUIRED = ("code", "name", "kind", "region_code")
+DUTY_COLUMNS = ("category_code", "region_code", "unit_code", "note")
+DUTY_REQUIRED = ("category_code", "region_code", "unit_code")
+
+# The Chinese names of the region levels, as people write them in a spreadsheet.
+REGION_LEVEL_ALIASES: dict[str, str] = {
+    "市": RegionLevel.CITY,
+    "区/县": RegionLevel.DISTRICT,
+    "区": RegionLevel.DISTRICT,
+    "县": RegionLevel.DISTRICT,
+    "街道/乡镇": RegionLevel.STREET,
+    "街道": RegionLevel.STREET,
+    "乡镇": RegionLevel.STREET,
+    "社区/村": RegionLevel.COMMUNITY,
+    "社区": RegionLevel.COMMUNITY,
+    "村": RegionLevel.COMMUNITY,
+}
+
+CODE_RE = re.compile(r"^[^\s/]+$")
+
+TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "是", "有效", "启用"})
+FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "否", "无效", "停用"})
+
+
+# --- Shared CSV helpers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem of an import: the line in the file (the header is line 1), the column, why.
+
+    ``row`` 0 is the file as a whole (not readable at all). ``file`` names the file when an
+    import reads several.
+    """
+
+    row: int
+    column: str
+    reason: str
+    file: str = ""
+
+    @property
+    def key(self) -> str:
+        where = f"row {self.row}" if self.row else "file"
+        if self.column:
+            where = f"{where}: {self.column}"
+        return f"{self.file} {where}" if self.file else where
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.reason}"
+
+
+class ImportRejected(ValidationFailed):
+    """The file has bad rows; nothing was changed. ``errors`` lists every one of them."""
+
+    code = "import_rejected"
+
+    def __init__(self, errors: Sequence[RowError], message: str | None = None) -> None:
+        self.errors: list[RowError] = sorted(errors, key=lambda e: (e.file, e.row))
+        fields: dict[str, list[str]] = {}
+        for error in self.errors:
+            fields.setdefault(error.key, []).append(error.reason)
+        count = len(self.errors)
+        super().__init__(
+            message
+            or ngettext(
+                "The file was rejected: %(count)d problem found. Nothing was changed.",
+                "The file was rejected: %(count)d problems found. Nothing was changed.",
+                count,
+            )
+            % {"count": count},
+            fields=fields,
+        )
+
+
+@dataclass
+class TableCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+@dataclass
+class ImportReport:
+    """What an import did: totals, and the same per table (``regions``, ``units``…)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+
+    def count(self, table: str, outcome: str) -> None:
+        counts = self.tables.setdefault(table, TableCounts())
+        setattr(counts, outcome, getattr(counts, outcome) + 1)
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def add(self, table: str, outcome: str, number: int) -> None:
+        for _i in range(number):
+            self.count(table, outcome)
+
+    @property
+    def changed(self) -> int:
+        return self.created + self.updated
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "tables": {name: counts.as_dict() for name, counts in self.tables.items()},
+        }
+
+    def __str__(self) -> str:
+        parts = [
+            f"{name}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged"
+            for name, c in self.tables.items()
+        ]
+        return "; ".join(parts) or "nothing to import"
+
+
+@dataclass
+class CsvRow:
+    """A data row: its line in the file and its cells by column (present columns only)."""
+
+    line: int
+    cells: dict[str, str]
+
+    def has(self, column: str) -> bool:
+        return column in self.cells
+
+    def get(self, column: str) -> str:
+        return self.cells.get(column, "")
+
+
+@dataclass
+class CsvTable:
+    columns: list[str]
+    rows: list[CsvRow]
+    usable: bool = True  # readable, with every required column: the rows can be checked
+
+
+def decode_csv(data: bytes | str) -> str:
+    """The text of an uploaded file: UTF-8, with or without a BOM."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ImportRejected(
+                [RowError(0, "", _("The file is not UTF-8 text. Save it from Excel as “CSV UTF-8”."))]
+            ) from None
+    else:
+        text = data
+    return text.removeprefix(BOM)
+
+
+def read_csv(
+    data: bytes | str,
+    *,
+    columns: Sequence[str],
+    required: Sequence[str],
+    file: str = "",
+) -> tuple[CsvTable, list[RowError]]:
+    """Parse a CSV file into rows; return them with the errors of the header and the shape.
+
+    Column names are matched case-insensitively. Blank lines are skipped. Cells are stripped.
+    """
+    errors: list[RowError] = []
+    try:
+        text = decode_csv(data)
+    except ImportRejected as exc:
+        return CsvTable([], [], usable=False), [RowError(e.row, e.column, e.reason, file) for e in exc.errors]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header_cells = next(reader)
+    except StopIteration:
+        return CsvTable([], [], usable=False), [
+            RowError(1, "", _("The file is empty: a header row is needed."), file)
+        ]
+    except csv.Error as exc:
+        return CsvTable([], [], usable=False), [
+            RowError(1, "", _("Not a readable CSV file: %(error)s") % {"error": exc}, file)
+        ]
+    header = [cell.strip().lower() for cell in header_cells]
+    seen: set[str] = set()
+    for name in header:
+        if not name:
+            errors.append(RowError(1, "", _("A column has no name."), file))
+        elif name not in columns:
+            errors.append(
+                RowError(
+                    1,
+                    name,
+                    _("Unknown column. The columns are: %(columns)s.") % {"columns": ", ".join(columns)},
+                    file,
+                )
+            )
+        elif name in seen:
+            errors.append(RowError(1, name, _("The column appears twice."), file))
+        seen.add(name)
+    missing = [name for name in required if name not in seen]
+    for name in missing:
+        errors.append(RowError(1, name, _("Required column missing."), file))
+    rows: list[CsvRow] = []
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > len(header):
+                extra = [c for c in cells[len(header) :] if c.strip()]
+                if extra:
+                    errors.append(
+                        RowError(
+                            line,
+                            "",
+                            _("The row has %(cells)d cells but the header has %(columns)d columns.")
+                            % {"cells": len(cells), "columns": len(header)},
+                            file,
+                        )
+                    )
+            values = {
+                name: (cells[i].strip() if i < len(cells) else "")
+                for i, name in enumerate(header)
+                if name in columns
+            }
+            rows.append(CsvRow(line, values))
+    except csv.Error as exc:
+        errors.append(
+            RowError(reader.line_num, "", _("Not readable as CSV: %(error)s") % {"error": exc}, file)
+        )
+    known = [h for h in header if h in columns]
+    return CsvTable(known, rows, usable=not missing), errors
+
+
+def write_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text with a BOM and CRLF line ends (what Excel expects)."""
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return buffer.getvalue()
+
+
+def parse_bool(value: str) -> bool | None:
+    """``1/0``, ``true/false``, ``yes/no``, ``是/否``…; ``None`` when it is none of them."""
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+def format_bool(value: bool) -> str:
+    return "1" if value else "0"
+
+
+class RowChecker:
+    """Collects the errors of one file's rows."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.errors: list[RowError] = []
+
+    def add(self, row: int, column: str, reason: str) -> None:
+        self.errors.append(RowError(row, column, reason, self.file))
+
+    def text(self, row: CsvRow, column: str, *, max_length: int, required: bool = False) -> str | None:
+        """The cell, or ``None`` when the column is absent. Checks length and presence."""
+        if not row.has(column):
+            return None
+        value = row.get(column)
+        if required and not value:
+            self.add(row.line, column, _("Required."))
+        elif len(value) > max_length:
+            self.add(row.line, column, _("At most %(max)d characters.") % {"max": max_length})
+        return value
+
+    def code(self, row: CsvRow, column: str, *, max_length: int) -> str:
+        """A required code: no spaces, no ``/`` (codes make up the materialised paths)."""
+        value = self.text(row, column, max_length=max_length, required=True) or ""
+        if value and (not CODE_RE.match(value)):
+            self.add(row.line, column, _("A code may not contain spaces or “/”."))
+        return value
+
+    def boolean(self, row: CsvRow, column: str, *, default: bool = True) -> bool | None:
+        if not row.has(column):
+            return None
+        value = row.get(column)
+        if not value:
+            return default
+        parsed = parse_bool(value)
+        if parsed is None:
+            self.add(row.line, column, _("Not a yes/no value: %(value)s (use 1 or 0).") % {"value": value})
+            return default
+        return parsed
+
+    def number(self, row: CsvRow, column: str) -> int | None:
+        if not row.has(column):
+            return None
+        value = row.get(column)
+        if not value:
+            return 0
+        if not value.isdigit() or int(value) > 2_147_483_647:
+            self.add(row.line, column, _("Not a whole number of 0 or more: %(value)s") % {"value": value})
+            return 0
+        return int(value)
+
+    def duplicates(self, rows: Iterable[tuple[CsvRow, Any]], column: str, what: str) -> set[int]:
+        """Mark every row whose key appeared on an earlier row; return their line numbers."""
+        first: dict[Any, int] = {}
+        dupes: set[int] = set()
+        for row, key in rows:
+            if key in first:
+                self.add(
+                    row.line,
+                    column,
+                    _("Duplicate %(what)s: already on row %(row)d.") % {"what": what, "row": first[key]},
+                )
+                dupes.add(row.line)
+            else:
+                first[key] = row.line
+        return dupes
+
+
+def _chain_loops(start: str, parent_of: Mapping[str, str]) -> bool:
+    """Whether following parents from ``start`` comes back to ``start``."""
+    seen: set[str] = set()
+    node = parent_of.get(start, "")
+    while node and node not in seen:
+        if node == start:
+            return True
+        seen.add(node)
+        node = parent_of.get(node, "")
+    return False
+
+
+def _depth(code: str, parent_of: Mapping[str, str]) -> int:
+    depth, node, seen = 0, parent_of.get(code, ""), {code}
+    while node and node not in seen:
+        seen.add(node)
+        depth += 1
+        node = parent_of.get(node, "")
+    return depth
+
+
+def _service_errors(exc: ValidationFailed, line: int, file: str) -> list[RowError]:
+    if not exc.fields:
+        return [RowError(line, "", exc.message, file)]
+    return [RowError(line, name, "; ".join(msgs), file) for name, msgs in exc.fields.items()]
+
+
+# --- Regions ------------------------------------------------------------------------------------
+
+
+def parse_region_level(value: str) -> str | None:
+    word = value.strip()
+    if word.lower() in RegionLevel.values:
+        return word.lower()
+    return REGION_LEVEL_ALIASES.get(word)
+
+
+@dataclass
+class _RegionState:
+    name: str
+    level: str | None
+    parent_code: str
+    active: bool
+    sort_order: int
+    line: int = 0  # the file row that sets it; 0 for a row only in the database
+
+
+@dataclass
+class _UnitState:
+    name: str
+    short_name: str
+    kind: str
+    region_code: str
+    parent_code: str
+    phone: str
+    email: str
+    active: bool
+    sort_order: int
+    line: int = 0
+
+
+@dataclass
+class _DutyState:
+    category_code: str
+    region_code: str
+    unit_code: str
+    note: str | None  # None: the column is left out
+    line: int
+
+
+@dataclass
+class _Plan:
+    """The rows of an import that passed every check, in final state, ready to apply."""
+
+    regions: dict[str, _RegionState] = field(default_factory=dict)
+    region_parents: dict[str, str] = field(default_factory=dict)
+    region_file_codes: list[str] = field(default_factory=list)
+    units: dict[str, _UnitState] = field(default_factory=dict)
+    unit_parents: dict[str, str] = field(default_factory=dict)
+    unit_file_codes: list[str] = field(default_factory=list)
+    duties: list[_DutyState] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # table -> file label for errors
+
+
+def _db_regions() -> dict[str, _RegionState]:
+    return {
+        code: _RegionState(name, level, parent_code or "", active, sort_order)
+        for code, name, level, parent_code, active, sort_order in Region.objects.values_list(
+            "code", "name", "level", "parent__code", "active", "sort_order"
+        )
+    }
+
+
+def _db_units() -> dict[str, _UnitState]:
+    fields: tuple[str, ...] = ("code", "name", "short_name", "kind", "region__code", "parent__code")
+    fields += ("phone", "email", "active", "sort_order")
+    return {
+        values[0]: _UnitState(
+            name=values[1],
+            short_name=values[2],
+            kind=values[3],
+            region_code=values[4],
+            parent_code=values[5] or "",
+            phone=values[6],
+            email=values[7],
+            active=values[8],
+            sort_order=values[9],
+        )
+        for values in Unit.objects.values_list(*fields)
+    }
+
+
+def _level_label(level: str) -> str:
+    return str(RegionLevel(level).label)
+
+
+def _check_regions(table: CsvTable, plan: _Plan, check: RowChecker) -> None:
+    final = _db_regions()
+    keyed = [(row, row.get("code")) for row in table.rows if row.get("code")]
+    dupes = check.duplicates(keyed, "code", _("region code"))
+    file_rows: list[CsvRow] = []
+    for row in table.rows:
+        code = check.code(row, "code", max_length=16)
+        name = check.text(row, "name", max_length=64, required=True)
+        level_text = row.get("level")
+        level = parse_region_level(level_text)
+        if not level_text:
+            check.add(row.line, "level", _("Required."))
+        elif level is None:
+            check.add(
+                row.line,
+                "level",
+                _(
+                    "Unknown level %(value)s: use city, district, street or community "
+                    "(市, 区/县, 街道/乡镇, 社区/村)."
+                )
+                % {"value": level_text},
+            )
+        parent_code = check.text(row, "parent_code", max_length=16)
+        active = check.boolean(row, "active")
+        sort_order = check.number(row, "sort_order")
+        if not code or row.line in dupes:
+            continue
+        old = final.get(code)
+        final[code] = _RegionState(
+            name=name if name is not None else "",
+            level=level,
+            parent_code=parent_code if parent_code is not None else (old.parent_code if old else ""),
+            active=active if active is not None else (old.active if old else True),
+            sort_order=sort_order if sort_order is not None else (old.sort_order if old else 0),
+            line=row.line,
+        )
+        file_rows.append(row)
+    parent_of = {code: state.parent_code for code, state in final.items()}
+    for row in file_rows:
+        code = row.get("code")
+        state = final[code]
+        if state.parent_code:
+            parent = final.get(state.parent_code)
+            if state.parent_code == code:
+                check.add(row.line, "parent_code", _("A region cannot be its own parent."))
+            elif parent is None:
+                check.add(
+                    row.line,
+                    "parent_code",
+                    _("Unknown parent region %(code)s (neither in the file nor in the database).")
+                    % {"code": state.parent_code},
+                )
+            elif _chain_loops(code, parent_of):
+                check.add(row.line, "parent_code", _("The parent chain loops back to this region."))
+            elif state.level and parent.level:
+                reason = _level_problem(state.level, parent.level)
+                if reason:
+                    check.add(row.line, "level", reason)
+        elif state.level and state.level != RegionLevel.CITY:
+            check.add(row.line, "parent_code", _("Only a city may have no parent region."))
+    # Rows left alone in the database must still fit under a parent whose level the file changes.
+    file_codes = {row.get("code") for row in file_rows}
+    for code, state in final.items():
+        if code in file_codes or state.parent_code not in file_codes:
+            continue
+        parent = final[state.parent_code]
+        if parent.level and state.level:
+            reason = _level_problem(state.level, parent.level)
+            if reason:
+                check.add(
+                    parent.line,
+                    "level",
+                    _("Region %(code)s (%(name)s) under it would no longer fit: %(reason)s")
+                    % {"code": code, "name": state.name, "reason": reason},
+                )
+    plan.regions = final
+    plan.region_parents = parent_of
+    plan.region_file_codes = [row.get("code") for row in file_rows]
+
+
+def _level_problem(level: str, parent_level: str) -> str:
+    """Why a region of ``level`` cannot sit under one of ``parent_level`` (empty if it can)."""
+    expected = CHILD_LEVEL.get(RegionLevel(parent_level))
+    if expected is None:
+        return _("A community cannot have sub-regions.")
+    if level != expected:
+        return _("A region under a %(parent)s must be a %(expected)s.") % {
+            "parent": _level_label(parent_level),
+            "expected": _level_label(expected),
+        }
+    return ""
+
+
+def _apply_regions(plan: _Plan, report: ImportReport, note: str) -> None:
+    file_label = plan.files.get("regions", "")
+    order = sorted(
+        plan.region_file_codes, key=lambda c: (_depth(c, plan.region_parents), plan.regions[c].line)
+    )
+    for code in order:
+        state = plan.regions[code]
+        region = Region.objects.select_related("parent").filter(code=code).first()
+        if region is not None and (
+            region.name,
+            region.level,
+            region.parent.code if region.parent else "",
+            region.active,
+            region.sort_order,
+        ) == (state.name, state.level, state.parent_code, state.active, state.sort_order):
+            report.count("regions", "unchanged")
+            continue
+        creating = region is None
+        region = region or Region(code=code)
+        region.name = state.name
+        region.level = state.level or ""
+        # Fetched afresh: an earlier row may have moved it (and changed its path).
+        region.parent = Region.objects.get(code=state.parent_code) if state.parent_code else None
+        region.active = state.active
+        region.sort_order = state.sort_order
+        try:
+            region_save(region=region, note=note)
+        except ValidationFailed as exc:
+            raise ImportRejected(_service_errors(exc, state.line, file_label)) from exc
+        report.count("regions", "created" if creating else "updated")
+
+
+# --- Units --------------------------------------------------------------------------------------
+
+
+def parse_unit_kind(value: str) -> str | None:
+    """A ``UnitKind`` value, or its label in any of the site's languages."""
+    word = value.strip()
+    if word.lower() in UnitKind.values:
+        return word.lower()
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for kind in UnitKind:
+                if word == str(kind.label):
+                    return str(kind.value)
+    return None
+
+
+def _check_units(table: CsvTable, plan: _Plan, check: RowChecker) -> None:
+    final = _db_units()
+    keyed = [(row, row.get("code")) for row in table.rows if row.get("code")]
+    dupes = check.duplicates(keyed, "code", _("unit code"))
+    file_rows: list[CsvRow] = []
+    for row in table.rows:
+        code = check.code(row, "code", max_length=32)
+        name = check.text(row, "name", max_length=100, required=True)
+        short_name = check.text(row, "short_name", max_length=32)
+        kind_text = row.get("kind")
+        kind = parse_unit_kind(kind_text)
+        if not kind_text:
+            check.add(row.line, "kind", _("Required."))
+        elif kind is None:
+            check.add(
+                row.line,
+                "kind",
+                _("Unknown kind %(value)s: use one of %(kinds)s.")
+                % {"value": kind_text, "kinds": ", ".join(UnitKind.values)},
+            )
+        region_code = check.text(row, "region_code", max_length=16, required=True) or ""
+        parent_code = check.text(row, "parent_code", max_length=32)
+        phone = check.text(row, "phone", max_length=32)
+        email = check.text(row, "email", max_length=254)
+        if email:
+            try:
+                validate_email(email)
+            except DjangoValidationError:
+                check.add(row.line, "email", _("Not an e-mail address: %(value)s") % {"value": email})
+        active = check.boolean(row, "active")
+        sort_order = check.number(row, "sort_order")
+        if region_code and region_code not in plan.regions:
+            check.add(
+                row.line,
+                "region_code",
+                _("Unknown region %(code)s (neither in the file nor in the database).")
+                % {"code": region_code},
+            )
+        if not code or row.line in dupes:
+            continue
+        old = final.get(code)
+
+        def keep(value: Any, attr: str, default: Any, old: _UnitState | None = old) -> Any:
+            if value is not None:
+                return value
+            return getattr(old, attr) if old else default
+
+        final[code] = _UnitState(
+            name=name or "",
+            short_name=keep(short_name, "short_name", ""),
+            kind=kind or "",
+            region_code=region_code,
+            parent_code=keep(parent_code, "parent_code", ""),
+            phone=keep(phone, "phone", ""),
+            email=keep(email, "email", ""),
+            active=keep(active, "active", True),
+            sort_order=keep(sort_order, "sort_order", 0),
+            line=row.line,
+        )
+        file_rows.append(row)
+    parent_of = {code: state.parent_code for code, state in final.items()}
+    for row in file_rows:
+        code = row.get("code")
+        state = final[code]
+        if not state.parent_code:
+            continue
+        if state.parent_code == code:
+            check.add(row.line, "parent_code", _("A unit cannot be its own parent."))
+        elif state.parent_code not in final:
+            check.add(
+                row.line,
+                "parent_code",
+                _("Unknown parent unit %(code)s (neither in the file nor in the database).")
+                % {"code": state.parent_code},
+            )
+        elif _chain_loops(code, parent_of):
+            check.add(row.line, "parent_code", _("The parent chain loops back to this unit."))
+    plan.units = final
+    plan.unit_parents = parent_of
+    plan.unit_file_codes = [row.get("code") for row in file_rows]
+
+
+def _apply_units(plan: _Plan, report: ImportReport, note: str) -> None:
+    file_label = plan.files.get("units", "")
+    regions = Region.objects.in_bulk(field_name="code")
+    order = sorted(plan.unit_file_codes, key=lambda c: (_depth(c, plan.unit_parents), plan.units[c].line))
+    for code in order:
+        state = plan.units[code]
+        unit = Unit.objects.select_related("parent", "region").filter(code=code).first()
+        wanted = (
+            state.name,
+            state.short_name,
+            state.kind,
+            state.region_code,
+            state.parent_code,
+            state.phone,
+            state.email,
+            state.active,
+            state.sort_order,
+        )
+        if unit is not None and wanted == (
+            unit.name,
+            unit.short_name,
+            unit.kind,
+            unit.region.code,
+            unit.parent.code if unit.parent else "",
+            unit.phone,
+            unit.email,
+            unit.active,
+            unit.sort_order,
+        ):
+            report.count("units", "unchanged")
+            continue
+        creating = unit is None
+        unit = unit or Unit(code=code)
+        unit.name = state.name
+        unit.short_name = state.short_name
+        unit.kind = state.kind
+        unit.region = regions[state.region_code]
+        unit.parent = Unit.objects.get(code=state.parent_code) if state.parent_code else None
+        unit.phone = state.phone
+        unit.email = state.email
+        unit.active = state.active
+        unit.sort_order = state.sort_order
+        try:
+            unit_save(unit=unit, note=note)
+        except ValidationFailed as exc:
+            raise ImportRejected(_service_errors(exc, state.line, file_label)) from exc
+        report.count("units", "created" if creating else "updated")
+
+
+# --- Duties -------------------------------------------------------------------------------------
+
+
+def _check_duties(table: CsvTable, plan: _Plan, check: RowChecker) -> None:
+    category_codes = set(Category.objects.values_list("code", flat=True))
+    keyed = [
+        (row, (row.get("category_code"), row.get("region_code")))
+        for row in table.rows
+        if row.get("category_code") and row.get("region_code")
+    ]
+    dupes = check.duplicates(keyed, "region_code", _("category and region"))
+    for row in table.rows:
+        category_code = check.text(row, "category_code", max_length=16, required=True) or ""
+        region_code = check.text(row, "region_code", max_length=16, required=True) or ""
+        unit_code = check.text(row, "unit_code", max_length=32, required=True) or ""
+        note = check.text(row, "note", max_length=200)
+        if category_code and category_code not in category_codes:
+            check.add(row.line, "category_code", _("Unknown category %(code)s.") % {"code": category_code})
+        if region_code and region_code not in plan.regions:
+            check.add(
+                row.line,
+                "region_code",
+                _("Unknown region %(code)s (neither in the file nor in the database).")
+                % {"code": region_code},
+            )
+        if unit_code and unit_code not in plan.units:
+            check.add(
+                row.line,
+                "unit_code",
+                _("Unknown unit %(code)s (neither in the file nor in the database).") % {"code": unit_code},
+            )
+        if row.line in dupes:
+            continue
+        plan.duties.append(_DutyState(category_code, region_code, unit_code, note, row.line))
+
+
+def _apply_duties(plan: _Plan, report: ImportReport, note: str) -> None:
+    file_label = plan.files.get("duties", "")
+    categories = Category.objects.in_bulk(field_name="code")
+    regions = Region.objects.in_bulk(field_name="code")
+    units = Unit.objects.in_bulk(field_name="code")
+    existing = {
+        (d.category.code, d.region.code): d
+        for d in DutyAssignment.objects.select_related("category", "region", "unit")
+    }
+    for state in plan.duties:
+        duty = existing.get((state.category_code, state.region_code))
+        unit = units[state.unit_code]
+        note_text = state.note if state.note is not None else (duty.note if duty else "")
+        if duty is not None and duty.unit_id == unit.pk and duty.note == note_text:
+            report.count("duties", "unchanged")
+            continue
+        creating = duty is None
+        if duty is None:
+            duty = DutyAssignment(category=categories[state.category_code], region=regions[state.region_code])
+        duty.unit = unit
+        duty.note = note_text
+        try:
+            duty_save(duty=duty, note=note)
+        except ValidationFailed as exc:
+            raise ImportRejected(_service_errors(exc, state.line, file_label)) from exc
+        report.count("duties", "created" if creating else "updated")
+
+
+# --- Entry points -------------------------------------------------------------------------------
+
+
+def orgs_import(
+    *,
+    regions: bytes | str | None = None,
+    units: bytes | str | None = None,
+    duties: bytes | str | None = None,
+    note: str = IMPORT_NOTE,
+) -> ImportReport:
+    """Import any of the three files as one change: all of them are applied or none.
+
+    Raises :class:`ImportRejected` listing every bad row (when more than one file is given each
+    error names its file: ``regions``, ``units`` or ``duties``).
+    """
+    given = {"regions": regions, "units": units, "duties": duties}
+    given = {name: data for name, data in given.items() if data is not None}
+    if not given:
+        raise ValidationFailed(_("No file to import."), fields={"file": [_("Required.")]})
+    plan = _Plan(files={name: (name if len(given) > 1 else "") for name in given})
+    errors: list[RowError] = []
+    specs: dict[str, tuple[Sequence[str], Sequence[str], Callable[[CsvTable, _Plan, RowChecker], None]]] = {
+        "regions": (REGION_COLUMNS, REGION_REQUIRED, _check_regions),
+        "units": (UNIT_COLUMNS, UNIT_REQUIRED, _check_units),
+        "duties": (DUTY_COLUMNS, DUTY_REQUIRED, _check_duties),
+    }
+    # Regions first, then units, then duties: each later file is checked against the final state
+    # of the earlier ones.
+    for name in ("regions", "units", "duties"):
+        data = given.get(name)
+        columns, required, checker = specs[name]
+        if data is None:
+            if name == "regions":
+                plan.regions = _db_regions()
+            elif name == "units":
+                plan.units = _db_units()
+            continue
+        table, read_errors = read_csv(data, columns=columns, required=required, file=plan.files[name])
+        errors.extend(read_errors)
+        if not table.usable:
+            # Without the required columns, checking the rows would only repeat the same problem.
+            if name == "regions":
+                plan.regions = _db_regions()
+            elif name == "units":
+                plan.units = _db_units()
+            continue
+        check = RowChecker(plan.files[name])
+        checker(table, plan, check)
+        errors.extend(check.errors)
+    if errors:
+        raise ImportRejected(errors)
+    report = ImportReport()
+    with transaction.atomic():
+        if "regions" in given:
+            _apply_regions(plan, report, note)
+        if "units" in given:
+            _apply_units(plan, report, note)
+        if "duties" in given:
+            _apply_duties(plan, report, note)
+        if report.changed:
+            audit_record(
+                action=AuditAction.IMPORT,
+                object_type="orgs.orgdata",
+                object_repr="Org tree / duty list CSV import",
+                after={name: counts.as_dict() for name, counts in report.tables.items()},
+                note=note,
+            )
+    return report
+
+
+def regions_import(*, data: bytes | str, note: str = IMPORT_NOTE) -> ImportReport:
+    return orgs_import(regions=data, note=note)
+
+
+def units_import(*, data: bytes | str, note: str = IMPORT_NOTE) -> ImportReport:
+    return orgs_import(units=data, note=note)
+
+
+def duties_import(*, data: bytes | str, note: str = IMPORT_NOTE) -> ImportReport:
+    return orgs_import(duties=data, note=note)
+
+
+def regions_export() -> str:
+    rows = (
+        (r.code, r.name, r.level, r.parent.code if r.parent else "", format_bool(r.active), r.sort_order)
+        for r in Region.objects.select_related("parent").order_by("path")
+    )
+    return write_csv(REGION_COLUMNS, rows)
+
+
+def units_export() -> str:
+    rows = (
+        (
+            u.code,
+            u.name,
+            u.short_name,
+            u.kind,
+            u.region.code,
+            u.parent.code if u.parent else "",
+            u.phone,
+            u.email,
+            format_bool(u.active),
+            u.sort_order,
+        )
+        for u in Unit.objects.select_related("parent", "region").order_by("path")
+    )
+    return write_csv(UNIT_COLUMNS, rows)
+
+
+def duties_export() -> str:
+    rows = (
+        (d.category.code, d.region.code, d.unit.code, d.note)
+        for d in DutyAssignment.objects.select_related("category", "region", "unit").order_by(
+            "category__code", "region__path"
+        )
+    )
+    return write_csv(DUTY_COLUMNS, rows)
+
+
+EXPORTS: dict[str, Callable[[], str]] = {
+    "regions": regions_export,
+    "units": units_export,
+    "duties": duties_export,
+}
+
+
+def export_record(*, table: str) -> None:
+    """Write the audit row of a download of one export (the admin page and the command call it)."""
+    audit_record(action=AuditAction.EXPORT, object_type="orgs.orgdata", object_repr=f"{table} CSV export")
