@@ -95,3 +95,20 @@ def audit_personal_read(*, obj: models.Model, fields: Iterable[str], purpose: st
         after={"fields": sorted(fields)},
         note=purpose,
     )
+
+
+def audited_save(obj: models.Model, *, note: str = "", actor: Any = None) -> dict[str, Any] | None:
+    """Save ``obj`` and append its create or update row. Returns the snapshot from before the
+    save (None for a new object). Call inside the service's transaction."""
+    creating = obj.pk is None
+    before = None if creating else snapshot(type(obj)._default_manager.get(pk=obj.pk))
+    obj.save()
+    audit_record(
+        action=AuditAction.CREATE if creating else AuditAction.UPDATE,
+        obj=obj,
+        before=before,
+        after=snapshot(obj),
+        note=note,
+        actor=actor,
+    )
+    return before

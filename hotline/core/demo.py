@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 from django.db import transaction
 
-from hotline.orgs.csvio import DUTY_COLUMNS, REGION_COLUMNS, UNIT_COLUMNS, orgs_import, write_csv
+from hotline.core.csvio import write_csv
+from hotline.orgs.csvio import DUTY_COLUMNS, REGION_COLUMNS, UNIT_COLUMNS, orgs_import
 
 
 class Writer(Protocol):

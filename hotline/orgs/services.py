@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from hotline.audit.models import AuditAction
-from hotline.audit.services import audit_record, snapshot
+from hotline.audit.services import audit_record, audited_save, snapshot
 from hotline.core.errors import ValidationFailed
 
 from .choices import CHILD_LEVEL, RegionLevel
@@ -130,16 +130,7 @@ def unit_save(*, unit: Unit, note: str = "") -> Unit:
 
 @transaction.atomic
 def duty_save(*, duty: DutyAssignment, note: str = "") -> DutyAssignment:
-    creating = duty.pk is None
-    before = None if creating else snapshot(DutyAssignment.objects.get(pk=duty.pk))
-    duty.save()
-    audit_record(
-        action=AuditAction.CREATE if creating else AuditAction.UPDATE,
-        obj=duty,
-        before=before,
-        after=snapshot(duty),
-        note=note,
-    )
+    audited_save(duty, note=note)
     return duty
 
 

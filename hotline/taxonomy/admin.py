@@ -11,21 +11,27 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from hotline.audit.models import AuditAction
-from hotline.audit.services import audit_record, snapshot
+from hotline.audit.services import audit_record
+from hotline.core.csvio import ImportReport
 from hotline.core.errors import ServiceError
 from hotline.orgs.admin import CsvAdminMixin, ServiceAdmin, ServiceModelForm
-from hotline.orgs.csvio import ImportReport
 
 from .importers import IMPORT_COLUMNS, IMPORT_REQUIRED, taxonomy_export, taxonomy_import
 from .models import Category, RequestType
-from .services import category_next_code, category_restore, category_retire, category_save, category_validate
+from .services import (
+    category_next_code,
+    category_restore,
+    category_retire,
+    category_save,
+    category_validate,
+    request_type_save,
+)
 
 
 class CategoryForm(ServiceModelForm):
@@ -145,21 +151,6 @@ class CategoryAdmin(CsvAdminMixin, ServiceAdmin):
         )
 
 
-@transaction.atomic
-def _request_type_save(*, request_type: RequestType) -> RequestType:
-    """Save a request type with its audit row (the taxonomy services have none for request types)."""
-    creating = request_type.pk is None
-    before = None if creating else snapshot(RequestType.objects.get(pk=request_type.pk))
-    request_type.save()
-    audit_record(
-        action=AuditAction.CREATE if creating else AuditAction.UPDATE,
-        obj=request_type,
-        before=before,
-        after=snapshot(request_type),
-    )
-    return request_type
-
-
 @admin.register(RequestType)
 class RequestTypeAdmin(ServiceAdmin):
     list_display = ("code", "name", "active", "sort_order")
@@ -171,4 +162,4 @@ class RequestTypeAdmin(ServiceAdmin):
         return False  # deactivate instead: requests keep pointing at their type
 
     def save_model(self, request: HttpRequest, obj: RequestType, form: forms.ModelForm, change: bool) -> None:
-        _request_type_save(request_type=obj)
+        request_type_save(request_type=obj)

@@ -30,8 +30,7 @@ from django.utils.translation import gettext as _
 
 from hotline.audit.models import AuditAction
 from hotline.audit.services import audit_record
-from hotline.core.errors import ValidationFailed
-from hotline.orgs.csvio import (
+from hotline.core.csvio import (
     ImportRejected,
     ImportReport,
     RowChecker,
@@ -41,6 +40,7 @@ from hotline.orgs.csvio import (
     read_csv,
     write_csv,
 )
+from hotline.core.errors import ValidationFailed
 
 from .models import Category
 from .services import CODE_DIGITS, category_restore, category_retire, category_save

@@ -6,10 +6,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from hotline.audit.models import AuditAction
-from hotline.audit.services import audit_record, snapshot
+from hotline.audit.services import audit_record, audited_save, snapshot
 from hotline.core.errors import ValidationFailed
 
-from .models import Category
+from .models import Category, RequestType
 
 CODE_DIGITS = 2  # per level
 
@@ -50,15 +50,7 @@ def category_save(*, category: Category, note: str = "") -> Category:
     errors = category_validate(category)
     if errors:
         raise ValidationFailed("The category is not valid.", fields=errors)
-    before = None if creating else snapshot(Category.objects.get(pk=category.pk))
-    category.save()
-    audit_record(
-        action=AuditAction.CREATE if creating else AuditAction.UPDATE,
-        obj=category,
-        before=before,
-        after=snapshot(category),
-        note=note,
-    )
+    audited_save(category, note=note)
     return category
 
 
@@ -87,3 +79,17 @@ def category_restore(*, category: Category, note: str = "") -> None:
     category.retired_at = None
     category.save(update_fields=["active", "retired_at"])
     audit_record(action=AuditAction.UPDATE, obj=category, before=before, after=snapshot(category), note=note)
+
+
+@transaction.atomic
+def request_type_save(*, request_type: RequestType, note: str = "") -> RequestType:
+    """Create or update a request type (咨询, 投诉…). Retire one with ``active=False``."""
+    errors: dict[str, list[str]] = {}
+    if not request_type.code.strip():
+        errors["code"] = ["required"]
+    if not request_type.name.strip():
+        errors["name"] = ["required"]
+    if errors:
+        raise ValidationFailed("The request type is not valid.", fields=errors)
+    audited_save(request_type, note=note)
+    return request_type

@@ -11,9 +11,10 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from hotline.audit.models import AuditAction, AuditEvent
+from hotline.core.csvio import ImportRejected
 from hotline.core.errors import ValidationFailed
 from hotline.orgs import csvio
-from hotline.orgs.csvio import ImportRejected, orgs_import, regions_import, units_import
+from hotline.orgs.csvio import orgs_import, regions_import, units_import
 from hotline.orgs.models import DutyAssignment, Region, Unit
 from hotline.orgs.services import duty_save, region_save
 from hotline.taxonomy.models import Category

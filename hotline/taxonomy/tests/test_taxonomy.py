@@ -12,7 +12,7 @@ from django.db.models import ProtectedError
 from django.utils import translation
 
 from hotline.audit.models import AuditAction, AuditEvent
-from hotline.orgs.csvio import ImportRejected
+from hotline.core.csvio import ImportRejected
 from hotline.orgs.models import DutyAssignment
 from hotline.orgs.selectors import duty_resolve
 from hotline.orgs.services import duty_save

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from hotline.orgs.csvio import ImportRejected, orgs_import
+from hotline.core.csvio import ImportRejected
+from hotline.orgs.csvio import orgs_import
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from hotline.orgs.csvio import ImportRejected
+from hotline.core.csvio import ImportRejected
 from hotline.taxonomy.importers import BUNDLED_TAXONOMY, taxonomy_import
 
 
