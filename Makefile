@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: run setup demo test test-sqlite test-postgres lint fmt vendor messages lock services-stop clean
+.PHONY: run setup demo makemessages test test-sqlite test-postgres lint fmt vendor messages lock services-stop clean
 
 ## run: set up everything and start every process with demo data (SQLite, in-process layers)
 run: setup demo
@@ -42,6 +42,11 @@ vendor: node_modules/.installed
 
 messages: $(VENV)/.installed
 	@$(PY) -m hotline.core.compile_messages
+
+## makemessages: collect new strings into the zh_Hans catalogue (then translate; check every
+## "fuzzy" guess by hand — makemessages' guesses from similar strings are often wrong)
+makemessages: $(VENV)/.installed
+	$(MANAGE) makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=build --ignore=staticfiles
 
 ## test: lint, migration check and the whole suite on SQLite, then on PostgreSQL (with Redis)
 test: setup
