@@ -19,7 +19,6 @@ chown -R hotline:hotline /srv/hotline
 cd /srv/hotline
 runuser -u hotline -- python3 -m venv .venv
 runuser -u hotline -- .venv/bin/pip install -q -r requirements.lock
-runuser -u hotline -- .venv/bin/pip install -q --no-deps -e .
 runuser -u hotline -- npm ci --no-audit --no-fund --loglevel=error
 runuser -u hotline -- make vendor messages
 set -a; . /etc/hotline/hotline.env; set +a

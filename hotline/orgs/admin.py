@@ -26,7 +26,16 @@ from hotline.core.permissions import view_requires
 
 from . import csvio
 from .models import DutyAssignment, Region, Unit
-from .services import duty_save, object_delete, region_save, region_validate, unit_save, unit_validate
+from .services import (
+    REGION_FIELDS,
+    UNIT_FIELDS,
+    duty_save,
+    object_delete,
+    region_save,
+    region_validate,
+    unit_save,
+    unit_validate,
+)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -240,7 +249,7 @@ class OrgCsvAdminMixin(CsvAdminMixin):
 class RegionForm(ServiceModelForm):
     class Meta:
         model = Region
-        fields = ("code", "name", "level", "parent", "active", "sort_order")
+        fields = REGION_FIELDS
 
     def service_errors(self, instance: Region) -> dict[str, list[str]]:
         return region_validate(instance)
@@ -275,18 +284,7 @@ class RegionAdmin(OrgCsvAdminMixin, ServiceAdmin):
 class UnitForm(ServiceModelForm):
     class Meta:
         model = Unit
-        fields = (
-            "code",
-            "name",
-            "short_name",
-            "kind",
-            "region",
-            "parent",
-            "phone",
-            "email",
-            "active",
-            "sort_order",
-        )
+        fields = UNIT_FIELDS
 
     def service_errors(self, instance: Unit) -> dict[str, list[str]]:
         return unit_validate(instance)

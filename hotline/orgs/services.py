@@ -13,6 +13,7 @@ from hotline.core.errors import ValidationFailed
 from .choices import CHILD_LEVEL, RegionLevel
 from .models import DutyAssignment, Region, Unit
 
+# The editable fields of a region and a unit (admin forms use them).
 REGION_FIELDS = ("code", "name", "level", "parent", "active", "sort_order")
 UNIT_FIELDS = (
     "code",
