@@ -1,7 +1,7 @@
 """Settings for the test suite. ``DATABASE_URL`` selects PostgreSQL; SQLite otherwise."""
 
 from .base import *  # noqa: F403
-from .base import HUEY
+from .base import DATABASES, HUEY
 
 DEBUG = False
 # Fast hashing in tests; argon2 itself is checked by a dedicated test.
@@ -15,3 +15,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+
+# Close connections after each use, so threads (websocket consumers, the live server) leave none
+# open and PostgreSQL can drop the test database at the end.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
