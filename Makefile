@@ -12,7 +12,7 @@ export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
 ## run: set up everything and start every process with demo data (SQLite, in-process layers)
 run: setup demo
-	@$(PY) -m hotline.core.banner --url http://$(HOST):$(PORT)/
+	@$(MANAGE) banner --url http://$(HOST):$(PORT)/
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start
 
 ## setup: virtualenv, Python and npm dependencies, static libraries, translations, database

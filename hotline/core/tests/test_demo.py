@@ -100,3 +100,21 @@ def test_running_twice_changes_nothing(demo: io.StringIO) -> None:
     assert counts() == before
     assert "nothing changed" in out.getvalue()
     assert all(value == 0 for value in load_demo().values())
+
+
+def test_banner_lists_every_demo_login() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import translation
+
+    from hotline.core.demo import DEMO_PASSWORD, DEMO_USERS
+
+    out = StringIO()
+    with translation.override("zh-hans"):
+        call_command("banner", url="http://127.0.0.1:8011/", stdout=out)
+    text = out.getvalue()
+    assert "http://127.0.0.1:8011/" in text
+    assert DEMO_PASSWORD in text
+    for username, *_ in DEMO_USERS:
+        assert username in text
