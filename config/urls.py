@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from hotline.core.api import api, register_routers
@@ -8,8 +9,9 @@ from hotline.core.permissions import public_view
 
 register_routers()
 
-admin.site.site_header = "Hotline 12345"
-admin.site.site_title = "Hotline 12345"
+admin.site.site_header = _("12345 Government Service Hotline")
+admin.site.site_title = _("12345 Government Service Hotline")
+admin.site.index_title = _("Administration")
 
 urlpatterns = [
     path("api/v1/", api.urls),

@@ -91,8 +91,17 @@ def test_each_role_home_in_chinese(
     assert "X-CSRFToken" in html
 
 
-def test_english_from_accept_language(client: Client, people: Any) -> None:
-    html = home_html(signed_in(client, people.li), HTTP_ACCEPT_LANGUAGE="en")
+def test_chinese_even_when_the_browser_prefers_english(client: Client, people: Any) -> None:
+    html = home_html(signed_in(client, people.li), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert '<html lang="zh-hans">' in html
+    assert "<h1>座席工作台</h1>" in html
+
+
+def test_english_from_the_language_cookie(client: Client, people: Any) -> None:
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = home_html(signed_in(client, people.li))
     assert '<html lang="en">' in html
     assert "<h1>Agent workspace</h1>" in html
     assert "Agent workspace · 12345 Government Service Hotline" in html
