@@ -13,11 +13,25 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 PASSWORD = "Test-pass-2026!"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Remove file test databases (and their WAL files) left behind by interrupted runs."""
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if not (settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and name):
+        return
+    for path in Path(name).parent.glob("test-hotline-*.sqlite3*"):
+        pid = path.name.removeprefix("test-hotline-").split(".")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            path.unlink(missing_ok=True)
 
 
 def require_service(available: bool, what: str) -> None:
@@ -146,3 +160,15 @@ def _expected_database(django_db_setup: Any, django_db_blocker: Any) -> None:
         from django.db import connection
 
         assert connection.vendor == expected, f"expected {expected}, running on {connection.vendor}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every transactional test restores the migrations' data (request types, deadline rules…)
+    after it: mixing tests that do with tests that do not breaks the ones that do (the flush of
+    the latter re-creates content types under new ids)."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            item.add_marker(
+                pytest.mark.django_db(**{**marker.kwargs, "serialized_rollback": True}), append=False
+            )

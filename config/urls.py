@@ -23,6 +23,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("hotline.accounts.urls")),
+    path("notify/", include("hotline.notify.urls")),
+    path("orders/", include("hotline.workorders.urls")),
     path("", include("hotline.core.urls")),
 ]
 

@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "hotline.taxonomy",
     "hotline.accounts",
     "hotline.citizens",
+    "hotline.workcalendar",
+    "hotline.notify",
+    "hotline.workorders",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +185,28 @@ else:
         "immediate": False,
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
+
+# --- E-mail (notifications) -------------------------------------------------------------------------
+# Production sends through SMTP; the embedded default prints each message on the jobs process's
+# console, so `make run` needs no mail server. HOTLINE_EMAIL_BACKEND overrides either.
+_EMAIL_PRODUCTION = env.str("DJANGO_SETTINGS_MODULE", default="").endswith(".production")
+EMAIL_BACKEND = env.str(
+    "HOTLINE_EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if _EMAIL_PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env.str("HOTLINE_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("HOTLINE_EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("HOTLINE_EMAIL_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("HOTLINE_EMAIL_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("HOTLINE_EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("HOTLINE_EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("HOTLINE_EMAIL_TIMEOUT", default=30)  # seconds; a hung server frees the worker
+DEFAULT_FROM_EMAIL = env.str("HOTLINE_EMAIL_FROM", default="12345 Hotline <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address people open the platform at; links in e-mails start with it.
+HOTLINE_SITE_URL = env.str("HOTLINE_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- API -------------------------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 50

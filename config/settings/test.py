@@ -1,7 +1,9 @@
 """Settings for the test suite. ``DATABASE_URL`` selects PostgreSQL; SQLite otherwise."""
 
+import os
+
 from .base import *  # noqa: F403
-from .base import DATABASES, HUEY
+from .base import DATABASES, HUEY, VAR_DIR
 
 DEBUG = False
 # Fast hashing in tests; argon2 itself is checked by a dedicated test.
@@ -19,3 +21,9 @@ WHITENOISE_AUTOREFRESH = True
 # Close connections after each use, so threads (websocket consumers, the live server) leave none
 # open and PostgreSQL can drop the test database at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# SQLite tests run on a file, as the embedded platform does (WAL, IMMEDIATE transactions, busy
+# timeout), so that tests with threads see real locking rather than shared-cache table locks.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # one file per test process, so parallel runs on one machine do not share it
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-hotline-{os.getpid()}.sqlite3")}

@@ -7,16 +7,21 @@ user the set of their role, so ``user.has_perm`` works in views, the API, templa
 
 from __future__ import annotations
 
+from hotline.workcalendar.permissions import MANAGE_WORKCALENDAR, READ_WORKCALENDAR
+
 from .choices import Role
 
-READ_REFERENCE = frozenset(
-    {
-        "orgs.view_region",
-        "orgs.view_unit",
-        "orgs.view_dutyassignment",
-        "taxonomy.view_category",
-        "taxonomy.view_requesttype",
-    }
+READ_REFERENCE = (
+    frozenset(
+        {
+            "orgs.view_region",
+            "orgs.view_unit",
+            "orgs.view_dutyassignment",
+            "taxonomy.view_category",
+            "taxonomy.view_requesttype",
+        }
+    )
+    | READ_WORKCALENDAR
 )
 CITIZEN_DESK = frozenset(
     {
@@ -45,17 +50,36 @@ MANAGE_TAXONOMY = frozenset(
 )
 MANAGE_USERS = frozenset({"accounts.view_user", "accounts.add_user", "accounts.change_user"})
 
+# Work orders (工单): what each side of the loop does. Which orders: the data scope.
+ORDER_VIEW = frozenset({"workorders.view_workorder"})
+ORDER_DESK = ORDER_VIEW | {"workorders.intake_workorder"}
+ORDER_CENTRE = ORDER_DESK | {
+    "workorders.dispatch_workorder",
+    "workorders.review_workorder",
+    "workorders.supervise_workorder",
+}
+ORDER_UNIT = ORDER_VIEW | {
+    "workorders.handle_workorder",
+    "workorders.contact_citizen",  # the citizen's phone on orders that are not anonymous (audited)
+}
+ORDER_LEADER = ORDER_VIEW | {"workorders.instruct_workorder", "workorders.supervise_workorder"}
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.AGENT: READ_REFERENCE | CITIZEN_DESK,
-    Role.SUPERVISOR: READ_REFERENCE | CITIZEN_DESK | {"accounts.view_user"},
-    Role.DISPATCHER: READ_REFERENCE | CITIZEN_DESK | {"accounts.view_user"},
-    Role.HANDLER: READ_REFERENCE,
+    Role.AGENT: READ_REFERENCE | CITIZEN_DESK | ORDER_DESK,
+    Role.SUPERVISOR: READ_REFERENCE
+    | CITIZEN_DESK
+    | ORDER_DESK
+    | {"accounts.view_user", "workorders.supervise_workorder"},
+    Role.DISPATCHER: READ_REFERENCE | CITIZEN_DESK | ORDER_CENTRE | {"accounts.view_user"},
+    Role.HANDLER: READ_REFERENCE | ORDER_UNIT,
     # A department manager manages the accounts of their own unit (scope-checked).
-    Role.UNIT_MANAGER: READ_REFERENCE | MANAGE_USERS,
-    Role.LEADER: READ_REFERENCE | {"accounts.view_user", "citizens.view_citizen"},
+    Role.UNIT_MANAGER: READ_REFERENCE | MANAGE_USERS | ORDER_UNIT,
+    Role.LEADER: READ_REFERENCE | ORDER_LEADER | {"accounts.view_user", "citizens.view_citizen"},
     Role.ADMIN: READ_REFERENCE
+    | ORDER_VIEW
     | MANAGE_ORGS
     | MANAGE_TAXONOMY
+    | MANAGE_WORKCALENDAR
     | MANAGE_USERS
     | {"citizens.view_citizen", "audit.view_auditevent", "accounts.view_apitoken"},
 }

@@ -63,6 +63,14 @@ class SessionAuth(APIKeyCookie):
     param_name = "sessionid"
     openapi_description = "Django session cookie (browser pages)."
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Only a signed-in browser session is checked for CSRF; a request without one (a token
+        # client) falls through to the next method without a CSRF refusal.
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
@@ -154,11 +162,15 @@ def register_routers() -> None:
     from hotline.accounts.api import router as accounts_router
     from hotline.audit.api import router as audit_router
     from hotline.citizens.api import router as citizens_router
+    from hotline.notify.api import router as notify_router
     from hotline.orgs.api import router as orgs_router
     from hotline.taxonomy.api import router as taxonomy_router
+    from hotline.workorders.api import router as workorders_router
 
     api.add_router("/accounts", accounts_router, tags=["accounts"])
     api.add_router("/orgs", orgs_router, tags=["orgs"])
     api.add_router("/taxonomy", taxonomy_router, tags=["taxonomy"])
     api.add_router("/citizens", citizens_router, tags=["citizens"])
     api.add_router("/audit", audit_router, tags=["audit"])
+    api.add_router("/notify", notify_router, tags=["notify"])
+    api.add_router("/workorders", workorders_router, tags=["workorders"])

@@ -320,11 +320,15 @@ def load_demo(*, stdout: Writer | None = None) -> dict[str, int]:
         names[category.pk] = (*parent_names, category.name)
         codes[names[category.pk]] = category.code
     duties = orgs_import(duties=_csv(DUTY_COLUMNS, demo_duties(codes)), note=note)
+    from hotline.workcalendar.services import deadline_rules_ensure_defaults
+
+    rules = deadline_rules_ensure_defaults(note=note)  # the 24-hour rules of the utility categories
     result = {
         "regions": _changed(orgs, "regions"),
         "units": _changed(orgs, "units"),
         "categories": taxonomy.changed,
         "duties": duties.changed,
+        "deadline_rules": rules,
         "users": _create_users(stdout),
         "citizens": _create_citizens(),
     }

@@ -59,6 +59,7 @@ class MenuItem:
 
 MENU = [
     MenuItem(_("Home"), "core:home", icon="home"),
+    MenuItem(_("Notifications"), "notify:inbox", icon="inbox"),
     MenuItem(
         _("Org tree"),
         "admin:orgs_unit_changelist",

@@ -91,7 +91,7 @@ def test_session_writes_need_csrf(people: Any) -> None:
 
 def test_token_authentication(people: Any) -> None:
     token, key = token_create(user=people.li, name="crm", days=30)
-    client = Client()
+    client = Client(enforce_csrf_checks=True)  # as outside tests: a token needs no CSRF token
     me = client.get("/api/v1/accounts/me", HTTP_AUTHORIZATION=f"Bearer {key}")
     assert me.status_code == 200
     assert me.json()["username"] == "li"

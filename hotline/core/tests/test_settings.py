@@ -39,8 +39,13 @@ def test_production_passes_deploy_checks() -> None:
         "DATABASE_URL": "postgres://hotline:pw@127.0.0.1:1/hotline",
         "REDIS_URL": "redis://127.0.0.1:1/0",
     }
-    result = _run(env, "check", "--deploy", "--fail-level", "WARNING")
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = _run(env, "check", "--deploy")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    # No security warning; the only warning allowed is the calendar's notice that next year's
+    # official holidays are not loaded yet (workcalendar.W001), which depends on today's date.
+    warnings = [line for line in output.splitlines() if ": (" in line]
+    assert all("workcalendar.W001" in line for line in warnings), output
 
 
 @pytest.mark.django_db

@@ -1,0 +1,107 @@
+"""Reading work orders: who may see which, and how an order looks to each role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from hotline.accounts.scope import DataScope
+from hotline.audit.services import audit_personal_read
+from hotline.core.masking import mask_id_number, mask_name, mask_phone
+
+from .choices import ACTIVE_ASSIGNMENT_STATES, OrderState
+from .models import Assignment, OrderEvent, WorkOrder
+
+
+def orders_visible_to(user: Any) -> QuerySet[WorkOrder]:
+    """Every order ``user`` may see: the whole city for the centre; for a unit, the orders ever
+    assigned to it or its sub-units (a street office sees only its street's orders); for a leader,
+    the orders in their region or assigned to units in it."""
+    qs = WorkOrder.objects.all()
+    scope = DataScope.for_user(user)
+    if scope.everything:
+        return qs
+    if scope.is_empty:
+        return qs.none()
+    assigned = Assignment.objects.filter(scope.q(unit_field="unit"), order=OuterRef("pk"))
+    cond = Q(Exists(assigned))
+    if scope.region_path:
+        cond |= Q(region__path__startswith=scope.region_path)
+    return qs.filter(cond)
+
+
+def unit_inbox(*, unit: Any, box: str) -> QuerySet[WorkOrder]:
+    """A unit's inbox: ``to_sign``, ``handling``, ``near_deadline``, ``overdue``, ``answered``."""
+    active = Assignment.objects.filter(order=OuterRef("pk"), unit=unit, state__in=ACTIVE_ASSIGNMENT_STATES)
+    qs = WorkOrder.objects.filter(Exists(active))
+    if box == "to_sign":
+        return qs.filter(state=OrderState.PENDING_SIGN).order_by("due_at", "id")
+    if box == "handling":
+        return qs.filter(state=OrderState.HANDLING).order_by("due_at", "id")
+    if box == "near_deadline":
+        return qs.filter(
+            state__in=[OrderState.PENDING_SIGN, OrderState.HANDLING], deadline_level__in=[70, 90]
+        )
+    if box == "overdue":
+        return qs.filter(state__in=[OrderState.PENDING_SIGN, OrderState.HANDLING], deadline_level=100)
+    if box == "answered":
+        answered = Assignment.objects.filter(order=OuterRef("pk"), unit=unit, state="answered")
+        return WorkOrder.objects.filter(Exists(answered)).order_by("-answered_at")
+    raise ValueError(box)
+
+
+def centre_queue(*, queue: str) -> QuerySet[WorkOrder]:
+    """The centre's queues: ``dispatch``, ``returns``, ``review``, ``revisit``, ``extensions``,
+    ``overdue``, ``supervised``."""
+    qs = WorkOrder.objects.all()
+    if queue == "dispatch":
+        return qs.filter(state=OrderState.PENDING_DISPATCH).order_by("created_at", "id")
+    if queue == "returns":
+        return qs.filter(state=OrderState.RETURN_REQUESTED).order_by("updated_at", "id")
+    if queue == "review":
+        return qs.filter(state=OrderState.PENDING_REVIEW).order_by("answered_at", "id")
+    if queue == "revisit":
+        return qs.filter(state=OrderState.PENDING_REVISIT).order_by("due_at", "id")
+    if queue == "extensions":
+        return qs.filter(extensions__state="pending").order_by("extensions__requested_at").distinct()
+    if queue == "overdue":
+        return qs.filter(deadline_level=100).exclude(state__in=[OrderState.CLOSED, OrderState.CANCELLED])
+    if queue == "supervised":
+        return qs.filter(supervised=True).exclude(state__in=[OrderState.CLOSED, OrderState.CANCELLED])
+    raise ValueError(queue)
+
+
+def may_see_citizen(user: Any, order: WorkOrder) -> bool:
+    """The citizen's phone and ID unmasked: desk roles always; unit staff when the citizen did
+    not ask for anonymity or confidentiality."""
+    if user.has_perm("citizens.view_personal_data"):
+        return True
+    return bool(
+        user.has_perm("workorders.contact_citizen") and not order.anonymous and not order.confidential
+    )
+
+
+def citizen_fields(*, order: WorkOrder, user: Any, audit: bool) -> dict[str, Any]:
+    """The citizen as ``user`` may see them on ``order``; an unmasked read is audited."""
+    unmasked = may_see_citizen(user, order)
+    hide_name = order.anonymous and not user.has_perm("citizens.view_personal_data")
+    data = {
+        "citizen_name": mask_name(order.citizen_name) if hide_name else order.citizen_name,
+        "citizen_phone": order.citizen_phone if unmasked else mask_phone(order.citizen_phone),
+        "citizen_id_number": order.citizen_id_number if unmasked else mask_id_number(order.citizen_id_number),
+        "citizen_masked": not unmasked,
+    }
+    if unmasked and audit:
+        read = [f for f in ("citizen_phone", "citizen_id_number") if getattr(order, f)]
+        if read:
+            audit_personal_read(obj=order, fields=read, purpose="order detail")
+    return data
+
+
+def history_for(*, order: WorkOrder, user: Any) -> QuerySet[OrderEvent]:
+    """The order's timeline; units do not see the centre's internal rows."""
+    qs = order.events.select_related("actor", "actor_unit").order_by("at", "id")
+    if DataScope.for_user(user).everything:
+        return qs
+    return qs.filter(visible_to_units=True)

@@ -1,0 +1,111 @@
+"""Deadlines on the working-day calendar, with a frozen clock: Spring Festival 2026 and its
+make-up Saturday, warnings at 70 % and 90 %, overdue, and the clock stopping during arbitration."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from hotline.notify.models import Notification
+from hotline.workorders import services as s
+from hotline.workorders.choices import DeadlineLevel
+from hotline.workorders.models import WorkOrder
+from hotline.workorders.tasks import deadlines_scan
+
+pytestmark = pytest.mark.django_db
+CST = ZoneInfo("Asia/Shanghai")
+
+
+def cst(*args: int) -> datetime:
+    return datetime(*args, tzinfo=CST)
+
+
+def test_sign_deadline_runs_into_the_make_up_saturday(take: Any, people: Any, city: Any) -> None:
+    # Friday 13 Feb 2026, 16:00: 1.5 working hours left that day; Saturday 14 Feb is a make-up
+    # working day before the Spring Festival break (15–23 Feb), so the 2 working hours end there.
+    with time_machine.travel(cst(2026, 2, 13, 16, 0), tick=False):
+        order = take()
+        s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+    assert order.due_at.astimezone(CST) == cst(2026, 2, 14, 9, 0)
+
+
+def test_answer_deadline_skips_the_spring_festival(take: Any, people: Any, city: Any) -> None:
+    with time_machine.travel(cst(2026, 2, 13, 10, 0), tick=False):
+        order = take()
+        s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+    due = order.answer_due_at.astimezone(CST)
+    # 5 working days: Sat 14 (make-up), then Tue 24, Wed 25, Thu 26, Fri 27 February
+    assert due.date() == cst(2026, 2, 27).date()
+
+
+def test_warning_urgent_and_overdue_with_notifications(
+    take: Any, people: Any, city: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with time_machine.travel(cst(2026, 3, 2, 9, 0), tick=False):  # Monday
+        order = take()
+        s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+        s.order_sign(order=order, actor=people.wang)
+    order.refresh_from_db()
+    assert order.deadline_level == DeadlineLevel.ON_TIME
+    assert order.warn_at < order.urgent_at < order.due_at
+
+    assert deadlines_scan(now=order.warn_at - timedelta(seconds=1)) == {100: 0, 90: 0, 70: 0}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deadlines_scan(now=order.warn_at)[70] == 1
+    order.refresh_from_db()
+    assert order.deadline_level == 70
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deadlines_scan(now=order.urgent_at)[90] == 1
+    assert deadlines_scan(now=order.urgent_at)[90] == 0  # once only
+    with django_capture_on_commit_callbacks(execute=True):
+        result = deadlines_scan(now=order.due_at + timedelta(seconds=1))
+    assert result[100] == 1
+    order.refresh_from_db()
+    assert order.deadline_level == 100 and order.was_overdue
+    assert list(order.events.filter(action="deadline").values_list("data__level", flat=True)) == [70, 90, 100]
+    notified = Notification.objects.filter(recipient__in=[people.wang, people.sun])
+    assert notified.filter(kind="order_warning").count() == 4  # 70 % and 90 %, two staff each
+    assert notified.filter(kind="order_overdue").count() == 2
+    assert Notification.objects.filter(recipient=people.zhou, kind="order_overdue").exists()
+
+
+def test_an_order_past_every_threshold_at_once_gets_overdue_only(take: Any, people: Any, city: Any) -> None:
+    with time_machine.travel(cst(2026, 3, 2, 9, 0), tick=False):
+        order = take()
+        s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+    result = deadlines_scan(now=cst(2026, 4, 1, 9, 0))
+    assert result == {100: 1, 90: 0, 70: 0}
+
+
+def test_clock_stops_while_a_return_is_arbitrated(take: Any, people: Any, city: Any) -> None:
+    with time_machine.travel(cst(2026, 3, 2, 9, 0), tick=False):  # Monday 09:00
+        order = take()
+        s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+        s.order_sign(order=order, actor=people.wang)
+    due_before = WorkOrder.objects.get(pk=order.pk).due_at
+    with time_machine.travel(cst(2026, 3, 2, 10, 0), tick=False):
+        s.order_return(order=order, actor=people.wang, reason="不属本街道")
+    # paused orders are not scanned, however late it gets
+    assert deadlines_scan(now=cst(2026, 5, 1, 9, 0)) == {100: 0, 90: 0, 70: 0}
+    with time_machine.travel(cst(2026, 3, 3, 10, 0), tick=False):  # one working day later
+        s.order_return_decide(order=order, actor=people.zhou, accept=False, reason="属本街道")
+    order.refresh_from_db()
+    shift = order.due_at.astimezone(CST) - due_before.astimezone(CST)
+    assert shift.days == 1  # moved on by the one working day the arbitration took
+
+
+def test_paused_time_over_a_weekend_counts_working_time_only(take: Any, people: Any, city: Any) -> None:
+    with time_machine.travel(cst(2026, 3, 6, 16, 30), tick=False):  # Friday 16:30
+        order = take()
+        s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+        s.order_return(order=order, actor=people.wang, reason="x")
+    due_before = WorkOrder.objects.get(pk=order.pk).due_at
+    with time_machine.travel(cst(2026, 3, 9, 8, 0), tick=False):  # Monday before work: no working time
+        s.order_return_decide(order=order, actor=people.zhou, accept=False, reason="属本街道")
+    order.refresh_from_db()
+    # Friday 16:30–17:30 is one working hour of pause
+    assert (order.due_at - due_before).total_seconds() > 0
