@@ -474,6 +474,88 @@ def _repeat_check(*, order: WorkOrder, actor: Any) -> None:
             )
 
 
+# --- Citizens (web portal) ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_submit_by_citizen(
+    *, intake: Intake, attachments: Sequence[UploadedFile] = (), address_ip: str | None = None
+) -> WorkOrder:
+    """A citizen's own request from the web portal (C1): no staff actor; the phone is required,
+    since it is what the citizen tracks the order with."""
+    if not intake.citizen_phone.strip():
+        raise ValidationFailed(
+            "Leave a phone number to track your request.", fields={"citizen_phone": ["required"]}
+        )
+    if intake.channel not in (Channel.WEB, Channel.APP, Channel.WECHAT):
+        raise ValidationFailed("Unknown channel.", fields={"channel": ["web, app or wechat"]})
+    _validate_intake(intake)
+    files = _clean_attachments(attachments)
+    now = timezone.now()
+    order = WorkOrder.objects.create(
+        number=order_number_next(at=now),
+        state=OrderState.PENDING_DISPATCH,
+        channel=intake.channel,
+        request_type=intake.request_type,
+        category=intake.category,
+        urgency=Urgency.NORMAL,
+        title=intake.title.strip()[:200],
+        content=intake.content.strip(),
+        citizen=_citizen_for(intake),
+        citizen_name=intake.citizen_name.strip(),
+        citizen_phone=intake.citizen_phone.strip(),
+        anonymous=intake.anonymous,
+        confidential=intake.confidential,
+        address=intake.address.strip(),
+        region=intake.region,
+        source_contact=intake.source_contact.strip(),
+        created_at=now,
+        updated_at=now,
+    )
+    event = _event(order, action=OrderAction.INTAKE, actor=None, to_state=order.state, data={"portal": True})
+    _save_attachments(order, files, actor=None, event=event)
+    audit_record(
+        action=AuditAction.CREATE,
+        obj=order,
+        after={"number": order.number, "channel": order.channel, "state": order.state},
+        ip=address_ip,
+        note="citizen portal",
+    )
+    _repeat_check(order=order, actor=None)
+    return order
+
+
+@transaction.atomic
+def order_rate_by_citizen(
+    *, order: WorkOrder, resolved: bool, satisfaction: str, comment: str = ""
+) -> Revisit:
+    """The citizen rates the answer on the portal: a revisit by web (回访, W10). Allowed once the
+    centre has accepted the answer; unresolved or unsatisfied reopens the order."""
+    if satisfaction not in Satisfaction.values:
+        raise ValidationFailed("Choose how satisfied you are.", fields={"satisfaction": ["required"]})
+    if order.state != OrderState.PENDING_REVISIT:
+        raise Conflict("This request cannot be rated now.", code="invalid_state")
+    unhappy = not resolved or satisfaction == Satisfaction.UNSATISFIED
+    now = timezone.now()
+    revisit = Revisit.objects.create(
+        order=order, round=order.round, method=RevisitMethod.WEB, resolved=resolved,
+        satisfaction=satisfaction, comment=comment.strip()[:2000], reopened=unhappy, by=None, at=now,
+    )  # fmt: skip
+    data = {"method": "web", "resolved": resolved, "satisfaction": satisfaction, "revisit": revisit.pk}
+    if unhappy:
+        _move(
+            order, action=OrderAction.REVISIT, actor=None, to=OrderState.PENDING_DISPATCH,
+            reason=comment, data={**data, "reopened": True}, round=order.round + 1,
+            satisfaction=satisfaction, lead_unit=None, answer_due_at=None, **_set_deadline(order, None),
+        )  # fmt: skip
+    else:
+        _move(
+            order, action=OrderAction.REVISIT, actor=None, to=OrderState.CLOSED, reason=comment, data=data,
+            satisfaction=satisfaction, closed_at=now, **_set_deadline(order, None),
+        )  # fmt: skip
+    return revisit
+
+
 # --- Dispatch ------------------------------------------------------------------------------------
 
 

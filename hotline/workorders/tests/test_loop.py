@@ -311,3 +311,28 @@ def test_retired_category_cannot_be_used_for_new_orders(take: Any, tree: Any) ->
         take()
     old.refresh_from_db()
     assert old.category == tree.enforcement
+
+
+def test_citizen_submits_on_the_portal_and_rates_the_answer(people: Any, tree: Any, city: Any) -> None:
+    intake = s.Intake(
+        channel="web", request_type=tree.complaint, title="小区垃圾未清运", content="三天没有清运。",
+        citizen_name="赵敏", citizen_phone="13500001111", region=city.east1, category=tree.enforcement,
+    )  # fmt: skip
+    order = s.order_submit_by_citizen(intake=intake, address_ip="10.0.0.9")
+    assert order.state == OrderState.PENDING_DISPATCH
+    assert order.created_by is None
+    assert actions(order) == ["intake"]
+    with pytest.raises(ValidationFailed):
+        s.order_submit_by_citizen(intake=s.Intake(**{**intake.__dict__, "citizen_phone": ""}))
+    with pytest.raises(Conflict):
+        s.order_rate_by_citizen(order=order, resolved=True, satisfaction="satisfied")
+
+    s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+    s.order_sign(order=order, actor=people.wang)
+    s.order_answer(order=order, actor=people.wang, result="resolved", answer="已清运。")
+    s.order_review(order=order, actor=people.zhou, accept=True)
+    revisit = s.order_rate_by_citizen(order=order, resolved=True, satisfaction="basically", comment="还行")
+    assert revisit.method == "web"
+    order.refresh_from_db()
+    assert order.state == OrderState.CLOSED
+    assert order.satisfaction == "basically"
