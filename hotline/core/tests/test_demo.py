@@ -118,3 +118,18 @@ def test_banner_lists_every_demo_login() -> None:
     assert DEMO_PASSWORD in text
     for username, *_ in DEMO_USERS:
         assert username in text
+
+
+def test_demo_orders_fill_every_screen(demo: io.StringIO) -> None:
+    from hotline.accounts.models import User
+    from hotline.workorders.models import WorkOrder
+    from hotline.workorders.selectors import unit_inbox
+
+    states = set(WorkOrder.objects.values_list("state", flat=True))
+    assert {"pending_dispatch", "pending_sign", "handling", "pending_review", "pending_revisit"} <= states
+    assert {"closed", "return_requested"} <= states
+    wang = User.objects.get(username="handler_wang")
+    assert unit_inbox(unit=wang.unit, box="to_sign").exists()
+    assert unit_inbox(unit=wang.unit, box="handling").exists()
+    # every order went through the services: each has its intake row
+    assert not WorkOrder.objects.exclude(events__action="intake").exists()
