@@ -10,6 +10,8 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from .events import relay_ensure_started
+
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
@@ -27,6 +29,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
+        relay_ensure_started()  # embedded platform: events from other processes reach this one
         self.groups_joined = [user_group(user.pk), role_group(user.role)]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)

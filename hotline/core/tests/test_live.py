@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -128,3 +129,33 @@ def test_redis_job_queue_round_trip(redis_url: str) -> None:
 
 def test_default_layer_is_in_memory() -> None:
     assert type(get_channel_layer()).__name__ == "InMemoryChannelLayer"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_from_another_process_are_relayed_through_the_database(people: Any) -> None:
+    """The jobs process has no socket and no shared layer: its events go to the LiveEvent table,
+    and the web process's relay forwards them to the sockets it holds."""
+    from hotline.core.events import live_events_prune, relay_once, relay_running
+    from hotline.core.models import LiveEvent
+
+    assert not relay_running()  # this test plays the jobs process first
+    with transaction.atomic():
+        publish(user_group(people.li.pk), {"type": "notification", "unread": 3})
+    row = LiveEvent.objects.get()
+    assert row.group == user_group(people.li.pk)
+
+    async def web_process() -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(user_group(people.li.pk), channel)
+        last = await relay_once(layer, 0)
+        assert last == row.pk
+        message = await asyncio.wait_for(layer.receive(channel), timeout=2)
+        assert message == {"type": "live.event", "event": {"type": "notification", "unread": 3}}
+        assert await relay_once(layer, last) == last  # nothing new: nothing sent again
+
+    asyncio.run(web_process())
+    from django.utils import timezone
+
+    assert live_events_prune(now=timezone.now()) == 0
+    assert live_events_prune(now=timezone.now() + timedelta(hours=2)) == 1
