@@ -590,6 +590,20 @@ def order_supervise(request: HttpRequest, number: str, payload: SuperviseIn):  #
     return Status(201, _fresh(order))
 
 
+class RemindIn(Schema):
+    message: str
+    escalate_to: str | None = None
+
+
+@router.post("/{number}/remind", response={201: OrderSummary})
+@requires("workorders.supervise_workorder")
+def order_remind(request: HttpRequest, number: str, payload: RemindIn):  # type: ignore[no-untyped-def]
+    """催办 — a reminder to the units handling the order (no deadline of its own)."""
+    return order_supervise(
+        request, number, SuperviseIn(kind="remind", message=payload.message, escalate_to=payload.escalate_to)
+    )
+
+
 @router.post("/{number}/instruct", response={201: OrderSummary})
 @requires("workorders.instruct_workorder")
 def order_instruct(request: HttpRequest, number: str, payload: InstructIn):  # type: ignore[no-untyped-def]

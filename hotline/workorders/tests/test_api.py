@@ -162,3 +162,20 @@ def test_attachments_checked_before_saving(take: Any, people: Any, city: Any) ->
     assert len(bad.json()["fields"]["attachments"]) == 2
     assert Attachment.objects.count() == 1
     assert order.events.filter(action="note").count() == 1
+
+
+def test_supervise_remind_and_instruct_over_http(take: Any, people: Any, city: Any) -> None:
+    order = take()
+    s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+    base = f"/api/v1/workorders/{order.number}"
+    supervised = post(people.zhou, f"{base}/supervise", {"message": "限三日办结", "working_days": 3,
+                                                          "escalate_to": "zhao"})  # fmt: skip
+    assert supervised.status_code == 201 and supervised.json()["supervised"] is True
+    assert post(people.zhou, f"{base}/remind", {"message": "请尽快签收"}).status_code == 201
+    assert post(people.wang, f"{base}/remind", {"message": "x"}).status_code == 403
+    assert post(people.zhao, f"{base}/instruct", {"text": "请高度重视"}).status_code == 201
+    assert (
+        post(people.zhou, f"{base}/supervise", {"message": "x", "escalate_to": "nobody"}).status_code == 422
+    )
+    history = [e["action"] for e in client_for(people.wang).get(base).json()["history"]]
+    assert {"supervise", "escalate", "remind", "instruct"} <= set(history)
