@@ -8,7 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: run setup demo makemessages test test-sqlite test-postgres lint fmt vendor messages lock services-stop clean
+.PHONY: run setup demo makemessages test test-sqlite test-postgres lint fmt vendor messages lock services-stop clean \
+	bench-workorders
 
 ## run: set up everything and start every process with demo data (SQLite, in-process layers)
 run: setup demo
@@ -17,6 +18,7 @@ run: setup demo
 
 ## setup: virtualenv, Python and npm dependencies, static libraries, translations, database
 setup: $(VENV)/.installed node_modules/.installed vendor messages
+	@scripts/system-deps.sh run
 	@mkdir -p var
 	$(MANAGE) migrate --noinput -v 0
 
@@ -70,6 +72,12 @@ test-postgres: setup
 
 services-stop:
 	scripts/test-services.sh stop
+
+## bench-workorders: intake, API, inbox and deadline-scan figures over 1,000,000 orders on SQLite and
+## PostgreSQL (about 15 minutes; not part of `make test`) -> bench/results/workorders.json
+bench-workorders: $(VENV)/.installed messages
+	eval "$$(scripts/test-services.sh start)"; \
+	$(PY) bench/workorders.py $(BENCH_ARGS)
 
 fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

@@ -24,7 +24,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("hotline.accounts.urls")),
     path("notify/", include("hotline.notify.urls")),
+    path("orders/export/", include("hotline.workorders.export_urls")),
     path("orders/", include("hotline.workorders.urls")),
+    path("portal/", include("hotline.portal.urls")),
     path("", include("hotline.core.urls")),
 ]
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 apt-get update -qq
-apt-get install -y -qq postgresql redis-server nginx python3-venv npm rsync >/dev/null
+apt-get install -y -qq postgresql redis-server nginx python3-venv npm rsync fonts-arphic-uming fonts-wqy-zenhei >/dev/null
 id hotline >/dev/null 2>&1 || useradd --system --home /srv/hotline --shell /usr/sbin/nologin hotline
 install -d -o hotline -g hotline /srv/hotline /var/lib/hotline
 install -d -m 0750 -o root -g hotline /etc/hotline

@@ -19,6 +19,7 @@ SECRET_KEY = env.str("HOTLINE_SECRET_KEY", default="insecure-local-only-key-chan
 DEBUG = env.bool("HOTLINE_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("HOTLINE_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("HOTLINE_CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "hotline.core.error_views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "hotline.workcalendar",
     "hotline.notify",
     "hotline.workorders",
+    "hotline.portal",
 ]
 
 MIDDLEWARE = [
@@ -224,3 +226,7 @@ LOGGING = {
         "huey": {"propagate": False},  # the consumer logs through its own handler
     },
 }
+
+# --- Hotline ---------------------------------------------------------------------------------------
+# The city's name on official documents (工单 exports); empty: the name of the root region.
+HOTLINE_CITY_NAME = env.str("HOTLINE_CITY_NAME", default="")

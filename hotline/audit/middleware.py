@@ -9,13 +9,16 @@ from .context import acting_as
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address; behind nginx the first hop of X-Forwarded-For (see deploy/nginx)."""
+    """The caller's address; behind nginx the hop the proxy appended to X-Forwarded-For."""
     from django.conf import settings
 
-    if getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
+    proxies = int(getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0) or 0)
+    if proxies:
+        # Each trusted proxy appends the address it saw; count from the right, since the entries
+        # on the left come from the client and can be anything.
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies] or None
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -82,7 +82,10 @@ MAGIC = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/gif": (b"GIF87a", b"GIF89a"),
     "application/pdf": (b"%PDF",),
+    "image/webp": (b"RIFF",),
 }
+CITIZEN_MAX_FILES = 5
+CITIZEN_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 REPEAT_WINDOW_DAYS = 30  # the same citizen and category within this window counts as a repeat
 REPEAT_REMINDER_AT = 3  # the third report raises a reminder (催办) by itself
 
@@ -489,6 +492,11 @@ def order_submit_by_citizen(
         )
     if intake.channel not in (Channel.WEB, Channel.APP, Channel.WECHAT):
         raise ValidationFailed("Unknown channel.", fields={"channel": ["web, app or wechat"]})
+    if len(attachments) > CITIZEN_MAX_FILES:
+        raise ValidationFailed("Too many photos.", fields={"attachments": [f"at most {CITIZEN_MAX_FILES}"]})
+    not_images = [f.name for f in attachments if (f.content_type or "").split(";")[0] not in CITIZEN_TYPES]
+    if not_images:
+        raise ValidationFailed("Only photos are accepted.", fields={"attachments": not_images})
     _validate_intake(intake)
     files = _clean_attachments(attachments)
     now = timezone.now()
@@ -527,7 +535,7 @@ def order_submit_by_citizen(
 
 @transaction.atomic
 def order_rate_by_citizen(
-    *, order: WorkOrder, resolved: bool, satisfaction: str, comment: str = ""
+    *, order: WorkOrder, resolved: bool, satisfaction: str, comment: str = "", address_ip: str | None = None
 ) -> Revisit:
     """The citizen rates the answer on the portal: a revisit by web (回访, W10). Allowed once the
     centre has accepted the answer; unresolved or unsatisfied reopens the order."""
@@ -542,6 +550,7 @@ def order_rate_by_citizen(
         satisfaction=satisfaction, comment=comment.strip()[:2000], reopened=unhappy, by=None, at=now,
     )  # fmt: skip
     data = {"method": "web", "resolved": resolved, "satisfaction": satisfaction, "revisit": revisit.pk}
+    audit_record(action=AuditAction.CREATE, obj=revisit, ip=address_ip, note="citizen portal rating")
     if unhappy:
         _move(
             order, action=OrderAction.REVISIT, actor=None, to=OrderState.PENDING_DISPATCH,

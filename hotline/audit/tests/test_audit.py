@@ -156,3 +156,14 @@ def test_administrator_searches_the_log_and_nobody_edits_it_in_admin(people: Any
     assert admin.get("/admin/audit/auditevent/add/").status_code == 403
     assert login(people.li).get("/admin/audit/auditevent/").status_code == 302  # not staff: to admin login
     assert login(people.li).get("/api/v1/audit/events").status_code == 403
+
+
+def test_address_behind_the_proxy_is_the_hop_it_appended(settings: Any) -> None:
+    from django.test import RequestFactory
+
+    from hotline.audit.middleware import client_ip
+
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 10.1.1.7", REMOTE_ADDR="127.0.0.1")
+    assert client_ip(request) == "127.0.0.1"  # no trusted proxy configured
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    assert client_ip(request) == "10.1.1.7"  # the client's own "6.6.6.6" is ignored

@@ -152,3 +152,10 @@ def test_duty_lookup_errors(people: Any) -> None:
     response = logged_in(people.zhou).get("/api/v1/orgs/duties/resolve?category=999999&region=nowhere")
     assert response.status_code == 422
     assert set(response.json()["fields"]) == {"category", "region"}
+
+
+def test_a_form_without_csrf_token_gets_a_plain_explanation(people: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/accounts/login/", {"username": "li", "password": "x"})
+    assert response.status_code == 403
+    assert "页面已过期" in response.content.decode()
