@@ -26,4 +26,5 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 # timeout), so that tests with threads see real locking rather than shared-cache table locks.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # one file per test process, so parallel runs on one machine do not share it
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-hotline-{os.getpid()}.sqlite3")}
