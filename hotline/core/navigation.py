@@ -33,6 +33,7 @@ class MenuItem:
     staff_only: bool = False  # a page of the Django admin
     group: str = WORK
     icon: str = "home"  # a name in the sprite of templates/includes/icons.html
+    exact_match: bool = False  # highlight only on its own address (its pages lie below others')
 
     @property
     def url(self) -> str | None:
@@ -45,7 +46,7 @@ class MenuItem:
     @property
     def exact(self) -> bool:
         """Highlight only on its own address (the home page is a prefix of everything)."""
-        return self.url_name == "core:home"
+        return self.exact_match or self.url_name == "core:home"
 
     @property
     def group_label(self) -> Any:
@@ -59,6 +60,13 @@ class MenuItem:
 
 MENU = [
     MenuItem(_("Home"), "core:home", icon="home"),
+    MenuItem(_("Take a request"), "workorders:new", perm="workorders.intake_workorder", icon="headset"),
+    MenuItem(_("Dispatch and review"), "workorders:queue", perm="workorders.dispatch_workorder", icon="list"),
+    MenuItem(_("Unit inbox"), "workorders:inbox", perm="workorders.handle_workorder", icon="inbox"),
+    MenuItem(
+        _("Supervision overview"), "workorders:leader", perm="workorders.instruct_workorder", icon="alert"
+    ),
+    MenuItem(_("Orders"), "workorders:list", perm="workorders.view_workorder", icon="log", exact_match=True),
     MenuItem(_("Notifications"), "notify:inbox", icon="inbox"),
     MenuItem(
         _("Org tree"),

@@ -1,7 +1,8 @@
 """Reads behind the home pages: the user's data scope in words and the panels of each role.
 
-Only data that exists today: the org tree, the duty list, the category tree, accounts and the
-audit log. Work orders, calls and statistics join their panels when their modules arrive.
+The org tree, the duty list, the category tree, accounts, the audit log and the work orders of
+each role (through ``hotline.workorders.selectors``). Calls and statistics join their panels
+when their modules arrive.
 """
 
 from __future__ import annotations
@@ -214,3 +215,114 @@ def admin_panel() -> AdminPanel:
         users_per_role=users_per_role,
         latest_events=list(AuditEvent.objects.order_by("-at", "-id")[:LATEST_AUDIT_EVENTS]),
     )
+
+
+# --- Work orders on the home pages ----------------------------------------------------------------
+
+HOME_ORDERS = 8
+
+
+@dataclass(frozen=True)
+class OrdersPanel:
+    """A home page's work-order panel: counts that link to the screens, and a short list of
+    orders (rows with their deadline, ``hotline.workorders.views.Row``)."""
+
+    links: list[Any] = field(default_factory=list)
+    rows: list[Any] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    by_unit: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _local_today_start() -> Any:
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    from hotline.core.templatetags.hotline_tags import LOCAL_TZ
+
+    today = timezone.now().astimezone(LOCAL_TZ).date()
+    return datetime.combine(today, time.min, tzinfo=LOCAL_TZ)
+
+
+def agent_orders(user: Any) -> OrdersPanel:
+    """What the agent took in today, the orders waiting for dispatch, and their latest orders."""
+    from hotline.workorders.selectors import centre_queue, orders_visible_to
+    from hotline.workorders.views import order_rows
+
+    mine = orders_visible_to(user).filter(created_by=user)
+    today = mine.filter(created_at__gte=_local_today_start()).aggregate(
+        taken=Count("id"), closed=Count("id", filter=Q(closed_directly=True))
+    )
+    latest = mine.select_related("request_type", "category__parent__parent", "region", "lead_unit").order_by(
+        "-created_at", "-id"
+    )[:HOME_ORDERS]
+    return OrdersPanel(
+        rows=order_rows(latest),
+        counts={
+            "taken_today": today["taken"],
+            "closed_today": today["closed"],
+            "waiting_dispatch": centre_queue(queue="dispatch").count(),
+        },
+    )
+
+
+def dispatcher_orders(user: Any) -> OrdersPanel:
+    """The centre's queues with their counts, and the orders waiting longest for dispatch."""
+    from hotline.workorders.selectors import centre_queue
+    from hotline.workorders.views import order_rows, queue_tabs
+
+    oldest = centre_queue(queue="dispatch").select_related(
+        "request_type", "category__parent__parent", "region", "lead_unit"
+    )[:HOME_ORDERS]
+    return OrdersPanel(links=queue_tabs(user), rows=order_rows(oldest))
+
+
+def unit_orders(user: Any) -> OrdersPanel:
+    """The unit's inbox counts and its orders with the nearest deadlines."""
+    from hotline.workorders.selectors import unit_inbox
+    from hotline.workorders.views import inbox_tabs, order_rows
+
+    unit = getattr(user, "unit", None)
+    if unit is None:
+        return OrdersPanel()
+    held = unit_inbox(unit=unit, box="to_sign") | unit_inbox(unit=unit, box="handling")
+    nearest = held.select_related("request_type", "category__parent__parent", "region", "lead_unit").order_by(
+        "due_at", "id"
+    )[:HOME_ORDERS]
+    return OrdersPanel(links=inbox_tabs(unit), rows=order_rows(nearest))
+
+
+def leader_orders(user: Any) -> OrdersPanel:
+    """Open, overdue and supervised orders in the leader's region, the units with the most
+    overdue ones, and the citizens' satisfaction with the closed ones."""
+    from hotline.workorders.choices import OPEN_STATES, OrderState
+    from hotline.workorders.selectors import orders_visible_to
+
+    visible = orders_visible_to(user)
+    open_orders = visible.filter(state__in=OPEN_STATES)
+    counts = open_orders.aggregate(
+        open=Count("id"),
+        overdue=Count("id", filter=Q(deadline_level=100)),
+        supervised=Count("id", filter=Q(supervised=True)),
+        warning=Count("id", filter=Q(deadline_level__in=[70, 90])),
+    )
+    rated = visible.filter(state=OrderState.CLOSED).exclude(satisfaction="")
+    counts.update(
+        rated.aggregate(
+            rated=Count("id"),
+            satisfied=Count("id", filter=Q(satisfaction="satisfied")),
+            basically=Count("id", filter=Q(satisfaction="basically")),
+            unsatisfied=Count("id", filter=Q(satisfaction="unsatisfied")),
+        )
+    )
+    by_unit = list(
+        open_orders.filter(lead_unit__isnull=False)
+        .values("lead_unit__name")
+        .annotate(
+            total=Count("id"),
+            overdue=Count("id", filter=Q(deadline_level=100)),
+            supervised=Count("id", filter=Q(supervised=True)),
+        )
+        .order_by("-overdue", "-supervised", "-total", "lead_unit__name")[:6]
+    )
+    return OrdersPanel(counts=counts, by_unit=by_unit)

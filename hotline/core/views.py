@@ -14,7 +14,7 @@ from .permissions import view_requires
 
 
 def _agent(user: Any) -> dict[str, Any]:
-    return {"reference": selectors.intake_reference()}
+    return {"reference": selectors.intake_reference(), "orders": selectors.agent_orders(user)}
 
 
 def _supervisor(user: Any) -> dict[str, Any]:
@@ -22,19 +22,19 @@ def _supervisor(user: Any) -> dict[str, Any]:
 
 
 def _dispatcher(user: Any) -> dict[str, Any]:
-    return {"reference": selectors.intake_reference()}
+    return {"reference": selectors.intake_reference(), "orders": selectors.dispatcher_orders(user)}
 
 
 def _handler(user: Any) -> dict[str, Any]:
-    return {"panel": selectors.unit_panel(user)}
+    return {"panel": selectors.unit_panel(user), "orders": selectors.unit_orders(user)}
 
 
 def _unit_manager(user: Any) -> dict[str, Any]:
-    return {"panel": selectors.unit_panel(user, with_colleagues=True)}
+    return {"panel": selectors.unit_panel(user, with_colleagues=True), "orders": selectors.unit_orders(user)}
 
 
 def _leader(user: Any) -> dict[str, Any]:
-    return {"panel": selectors.region_panel(user)}
+    return {"panel": selectors.region_panel(user), "orders": selectors.leader_orders(user)}
 
 
 def _admin(user: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from hotline.accounts.scope import DataScope
 from hotline.audit.services import audit_personal_read
 from hotline.core.masking import mask_id_number, mask_name, mask_phone
 
-from .choices import ACTIVE_ASSIGNMENT_STATES, OrderState
+from .choices import ACTIVE_ASSIGNMENT_STATES, OPEN_STATES, OrderState
 from .models import Assignment, OrderEvent, WorkOrder
 
 
@@ -66,9 +66,9 @@ def centre_queue(*, queue: str) -> QuerySet[WorkOrder]:
     if queue == "extensions":
         return qs.filter(extensions__state="pending").order_by("extensions__requested_at").distinct()
     if queue == "overdue":
-        return qs.filter(deadline_level=100).exclude(state__in=[OrderState.CLOSED, OrderState.CANCELLED])
+        return qs.filter(deadline_level=100, state__in=OPEN_STATES).order_by("due_at", "id")
     if queue == "supervised":
-        return qs.filter(supervised=True).exclude(state__in=[OrderState.CLOSED, OrderState.CANCELLED])
+        return qs.filter(supervised=True, state__in=OPEN_STATES).order_by("due_at", "id")
     raise ValueError(queue)
 
 
@@ -105,3 +105,24 @@ def history_for(*, order: WorkOrder, user: Any) -> QuerySet[OrderEvent]:
     if DataScope.for_user(user).everything:
         return qs
     return qs.filter(visible_to_units=True)
+
+
+# --- Intake screen ---------------------------------------------------------------------------------
+
+
+def caller_lookup(*, user: Any, phone: str, limit: int = 4) -> tuple[Any, list[WorkOrder]]:
+    """The caller's profile (``hotline.citizens``) and their last ``limit`` orders that ``user`` may
+    see, for the agent typing the number. Nothing personal beyond what the agent typed is read."""
+    from hotline.citizens.models import Citizen
+
+    phone = phone.strip()
+    if not phone:
+        return None, []
+    citizen = Citizen.objects.filter(phone=phone).select_related("region").order_by("-updated_at").first()
+    orders = list(
+        orders_visible_to(user)
+        .filter(citizen_phone=phone)
+        .select_related("request_type", "category")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return citizen, orders

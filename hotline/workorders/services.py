@@ -494,7 +494,9 @@ def order_submit_by_citizen(
         raise ValidationFailed("Unknown channel.", fields={"channel": ["web, app or wechat"]})
     if len(attachments) > CITIZEN_MAX_FILES:
         raise ValidationFailed("Too many photos.", fields={"attachments": [f"at most {CITIZEN_MAX_FILES}"]})
-    not_images = [f.name for f in attachments if (f.content_type or "").split(";")[0] not in CITIZEN_TYPES]
+    not_images = [
+        f.name or "?" for f in attachments if (f.content_type or "").split(";")[0] not in CITIZEN_TYPES
+    ]
     if not_images:
         raise ValidationFailed("Only photos are accepted.", fields={"attachments": not_images})
     _validate_intake(intake)

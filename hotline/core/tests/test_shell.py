@@ -124,7 +124,7 @@ def test_scope_in_words(client: Client, people: Any) -> None:
     assert "仅市住建局" in home_html(signed_in(client, people.hu))
 
 
-def test_agent_home_shows_intake_reference_and_placeholder(client: Client, people: Any) -> None:
+def test_agent_home_shows_intake_reference_and_own_orders(client: Client, people: Any) -> None:
     from hotline.taxonomy.models import Category
 
     Category.objects.create(code="01", name="城乡建设", level=1)
@@ -134,7 +134,7 @@ def test_agent_home_shows_intake_reference_and_placeholder(client: Client, peopl
         assert name in html
     assert "城乡建设" in html
     assert "旧分类" not in html
-    assert "工单模块上线后提供" in html
+    assert 'data-testid="agent-orders"' in html  # the panel of the agent's own orders
 
 
 def test_handler_and_manager_home_show_their_unit(client: Client, people: Any, city: Any) -> None:
