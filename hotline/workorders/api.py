@@ -25,7 +25,7 @@ from hotline.taxonomy.models import Category, RequestType
 
 from . import services
 from .models import Extension, WorkOrder
-from .selectors import citizen_fields, history_for, orders_visible_to
+from .selectors import OrderFilter, citizen_fields, history_for, orders_filter, orders_visible_to
 from .states import actions_from
 
 router = Router()
@@ -346,26 +346,21 @@ def order_list(  # type: ignore[no-untyped-def]
     qs: QuerySet[WorkOrder] = orders_visible_to(request.user).select_related(
         "lead_unit", "request_type", "category", "region"
     )
-    if state:
-        qs = qs.filter(state__in=state.split(","))
-    if unit:
-        qs = qs.filter(lead_unit__code=unit)
-    if category:
-        qs = qs.filter(category__code__startswith=category)
-    if channel:
-        qs = qs.filter(channel=channel)
-    if number:
-        qs = qs.filter(number=number)
-    if phone:
-        qs = qs.filter(citizen_phone=phone)
-    if since:
-        qs = qs.filter(created_at__gte=since)
-    if until:
-        qs = qs.filter(created_at__lt=until)
-    if deadline_level is not None:
-        qs = qs.filter(deadline_level=deadline_level)
-    if q:
-        qs = qs.filter(title__contains=q)
+    qs = orders_filter(
+        qs,
+        OrderFilter(
+            states=tuple(filter(None, (state or "").split(","))),
+            unit_code=unit or "",
+            category_code=category or "",
+            channel=channel or "",
+            number=number or "",
+            phone=phone or "",
+            since=since,
+            until=until,
+            deadline_level=deadline_level,
+            q=q or "",
+        ),
+    )
     return [_summary(o) for o in qs.order_by("-created_at", "-id")]
 
 

@@ -44,7 +44,7 @@ from .choices import (
     Satisfaction,
 )
 from .models import Assignment, OrderEvent, WorkOrder
-from .selectors import citizen_fields, history_for
+from .selectors import OrderFilter, citizen_fields, history_for, orders_filter
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Official documents (Word, PDF) are always in Chinese, whatever language the user's screens use;
@@ -739,24 +739,10 @@ def _when(value: str, field_name: str) -> datetime:
 
 
 def filter_orders(qs: QuerySet[WorkOrder], params: Mapping[str, str]) -> QuerySet[WorkOrder]:
-    """The filters of the order list (``api.order_list``) applied to an already scoped ``qs``."""
+    """The filters of the order list (``api.order_list``) from query parameters, applied to an
+    already scoped ``qs``."""
     get = {key: (params.get(key) or "").strip() for key in LIST_FILTERS}
-    if get["state"]:
-        qs = qs.filter(state__in=get["state"].split(","))
-    if get["unit"]:
-        qs = qs.filter(lead_unit__code=get["unit"])
-    if get["category"]:
-        qs = qs.filter(category__code__startswith=get["category"])
-    if get["channel"]:
-        qs = qs.filter(channel=get["channel"])
-    if get["number"]:
-        qs = qs.filter(number=get["number"])
-    if get["phone"]:
-        qs = qs.filter(citizen_phone=get["phone"])
-    if get["since"]:
-        qs = qs.filter(created_at__gte=_when(get["since"], "since"))
-    if get["until"]:
-        qs = qs.filter(created_at__lt=_when(get["until"], "until"))
+    level = None
     if get["deadline_level"]:
         try:
             level = int(get["deadline_level"])
@@ -764,10 +750,21 @@ def filter_orders(qs: QuerySet[WorkOrder], params: Mapping[str, str]) -> QuerySe
             raise ValidationFailed(
                 "The deadline level is not valid.", fields={"deadline_level": ["0, 70, 90 or 100"]}
             ) from None
-        qs = qs.filter(deadline_level=level)
-    if get["q"]:
-        qs = qs.filter(title__contains=get["q"])
-    return qs
+    return orders_filter(
+        qs,
+        OrderFilter(
+            states=tuple(filter(None, get["state"].split(","))),
+            unit_code=get["unit"],
+            category_code=get["category"],
+            channel=get["channel"],
+            number=get["number"],
+            phone=get["phone"],
+            since=_when(get["since"], "since") if get["since"] else None,
+            until=_when(get["until"], "until") if get["until"] else None,
+            deadline_level=level,
+            q=get["q"],
+        ),
+    )
 
 
 def _paths(rows: Iterable[tuple[int, str, int | None]], *, skip_root: bool = False) -> dict[int, str]:

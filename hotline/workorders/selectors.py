@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -29,6 +31,48 @@ def orders_visible_to(user: Any) -> QuerySet[WorkOrder]:
     if scope.region_path:
         cond |= Q(region__path__startswith=scope.region_path)
     return qs.filter(cond)
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """The filters of every order list (the search screen, the API, the Excel export).
+    ``until`` is exclusive."""
+
+    states: tuple[str, ...] = ()
+    unit_code: str = ""
+    category_code: str = ""  # the category and everything under it
+    channel: str = ""
+    number: str = ""
+    phone: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    deadline_level: int | None = None
+    q: str = ""
+
+
+def orders_filter(qs: QuerySet[WorkOrder], f: OrderFilter) -> QuerySet[WorkOrder]:
+    """Apply ``f`` to an already scoped queryset."""
+    if f.states:
+        qs = qs.filter(state__in=f.states)
+    if f.unit_code:
+        qs = qs.filter(lead_unit__code=f.unit_code)
+    if f.category_code:
+        qs = qs.filter(category__code__startswith=f.category_code)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    if f.number:
+        qs = qs.filter(number=f.number)
+    if f.phone:
+        qs = qs.filter(citizen_phone=f.phone)
+    if f.since is not None:
+        qs = qs.filter(created_at__gte=f.since)
+    if f.until is not None:
+        qs = qs.filter(created_at__lt=f.until)
+    if f.deadline_level is not None:
+        qs = qs.filter(deadline_level=f.deadline_level)
+    if f.q:
+        qs = qs.filter(title__contains=f.q)
+    return qs
 
 
 def unit_inbox(*, unit: Any, box: str) -> QuerySet[WorkOrder]:

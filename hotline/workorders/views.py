@@ -51,7 +51,16 @@ from .choices import (
     Satisfaction,
 )
 from .models import Attachment, Extension, Instruction, OrderEvent, OrderLink, WorkOrder
-from .selectors import caller_lookup, centre_queue, citizen_fields, history_for, orders_visible_to, unit_inbox
+from .selectors import (
+    OrderFilter,
+    caller_lookup,
+    centre_queue,
+    citizen_fields,
+    history_for,
+    orders_filter,
+    orders_visible_to,
+    unit_inbox,
+)
 from .states import actions_from
 
 PER_PAGE = 25
@@ -1220,26 +1229,22 @@ def order_list(request: HttpRequest) -> HttpResponse:
     qs = _list_related(orders_visible_to(request.user))
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        if data["number"]:
-            qs = qs.filter(number=data["number"].strip())
-        if data["phone"]:
-            qs = qs.filter(citizen_phone=data["phone"].strip())
-        if data["state"]:
-            qs = qs.filter(state=data["state"])
-        if data["channel"]:
-            qs = qs.filter(channel=data["channel"])
-        if data["unit"]:
-            qs = qs.filter(lead_unit=data["unit"])
-        if data["category"]:
-            qs = qs.filter(category__code__startswith=data["category"].code)
-        if data["since"]:
-            qs = qs.filter(created_at__gte=_local_midnight(data["since"]))
-        if data["until"]:
-            qs = qs.filter(created_at__lt=_local_midnight(data["until"]) + timedelta(days=1))
-        if data["deadline_level"]:
-            qs = qs.filter(deadline_level=int(data["deadline_level"]))
-        if data["q"]:
-            qs = qs.filter(title__contains=data["q"].strip())
+        qs = orders_filter(
+            qs,
+            OrderFilter(
+                states=(data["state"],) if data["state"] else (),
+                unit_code=data["unit"].code if data["unit"] else "",
+                category_code=data["category"].code if data["category"] else "",
+                channel=data["channel"],
+                number=data["number"].strip(),
+                phone=data["phone"].strip(),
+                since=_local_midnight(data["since"]) if data["since"] else None,
+                # "received to" a date includes that whole day
+                until=_local_midnight(data["until"]) + timedelta(days=1) if data["until"] else None,
+                deadline_level=int(data["deadline_level"]) if data["deadline_level"] else None,
+                q=data["q"].strip(),
+            ),
+        )
     page = _page(request, qs.order_by("-created_at", "-id"))
     unit_label = ""
     category_label = ""
