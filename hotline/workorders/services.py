@@ -8,6 +8,7 @@ audit row, and notifies after commit.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -368,23 +369,18 @@ def _citizen_for(intake: Intake) -> Citizen | None:
     return citizen
 
 
-@transaction.atomic
-def order_create(
+def _take_in(
+    intake: Intake,
     *,
     actor: Any,
-    intake: Intake,
-    attachments: Sequence[UploadedFile] = (),
-    direct_answer: str | None = None,
-    received_at: datetime | None = None,
+    files: list[tuple[UploadedFile, str, str]],
+    at: datetime,
+    ip: str | None = None,
+    portal: bool = False,
 ) -> WorkOrder:
-    """受理: take a request in. With ``direct_answer`` the agent answers it at once (直接办结) and the
-    order is closed; otherwise it waits for dispatch."""
-    _require(actor, "workorders.intake_workorder")
-    _validate_intake(intake)
-    files = _clean_attachments(attachments)
-    now = received_at or timezone.now()
+    """Write a new order, its first history row, its attachments and its audit row."""
     order = WorkOrder.objects.create(
-        number=order_number_next(at=now),
+        number=order_number_next(at=at),
         state=OrderState.PENDING_DISPATCH,
         channel=intake.channel,
         request_type=intake.request_type,
@@ -403,17 +399,40 @@ def order_create(
         region=intake.region,
         source_contact=intake.source_contact.strip(),
         created_by=actor,
-        created_at=now,
-        updated_at=now,
+        created_at=at,
+        updated_at=at,
     )
-    event = _event(order, action=OrderAction.INTAKE, actor=actor, to_state=order.state, at=now)
+    event = _event(
+        order, action=OrderAction.INTAKE, actor=actor, to_state=order.state, at=at,
+        data={"portal": True} if portal else None,
+    )  # fmt: skip
     _save_attachments(order, files, actor=actor, event=event)
     audit_record(
         action=AuditAction.CREATE,
         obj=order,
         after={"number": order.number, "channel": order.channel, "state": order.state},
         actor=actor,
+        ip=ip,
+        note="citizen portal" if portal else "",
     )
+    return order
+
+
+@transaction.atomic
+def order_create(
+    *,
+    actor: Any,
+    intake: Intake,
+    attachments: Sequence[UploadedFile] = (),
+    direct_answer: str | None = None,
+    received_at: datetime | None = None,
+) -> WorkOrder:
+    """受理: take a request in. With ``direct_answer`` the agent answers it at once (直接办结) and the
+    order is closed; otherwise it waits for dispatch."""
+    _require(actor, "workorders.intake_workorder")
+    _validate_intake(intake)
+    files = _clean_attachments(attachments)
+    order = _take_in(intake, actor=actor, files=files, at=received_at or timezone.now())
     if direct_answer is not None:
         order_close_at_intake(order=order, actor=actor, answer=_require_text(direct_answer, "direct_answer"))
     else:
@@ -501,36 +520,10 @@ def order_submit_by_citizen(
         raise ValidationFailed("Only photos are accepted.", fields={"attachments": not_images})
     _validate_intake(intake)
     files = _clean_attachments(attachments)
-    now = timezone.now()
-    order = WorkOrder.objects.create(
-        number=order_number_next(at=now),
-        state=OrderState.PENDING_DISPATCH,
-        channel=intake.channel,
-        request_type=intake.request_type,
-        category=intake.category,
-        urgency=Urgency.NORMAL,
-        title=intake.title.strip()[:200],
-        content=intake.content.strip(),
-        citizen=_citizen_for(intake),
-        citizen_name=intake.citizen_name.strip(),
-        citizen_phone=intake.citizen_phone.strip(),
-        anonymous=intake.anonymous,
-        confidential=intake.confidential,
-        address=intake.address.strip(),
-        region=intake.region,
-        source_contact=intake.source_contact.strip(),
-        created_at=now,
-        updated_at=now,
+    citizen_intake = dataclasses.replace(
+        intake, urgency=Urgency.NORMAL, complex_case=False, citizen_id_number=""
     )
-    event = _event(order, action=OrderAction.INTAKE, actor=None, to_state=order.state, data={"portal": True})
-    _save_attachments(order, files, actor=None, event=event)
-    audit_record(
-        action=AuditAction.CREATE,
-        obj=order,
-        after={"number": order.number, "channel": order.channel, "state": order.state},
-        ip=address_ip,
-        note="citizen portal",
-    )
+    order = _take_in(citizen_intake, actor=None, files=files, at=timezone.now(), ip=address_ip, portal=True)
     _repeat_check(order=order, actor=None)
     return order
 
