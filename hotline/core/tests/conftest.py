@@ -8,6 +8,7 @@ a font service) fails the test.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,14 +80,15 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             connections.close_all()
 
 
-@pytest.fixture
-def session(browser: Any, live_server: Any) -> Iterator[BrowserSession]:
-    """A fresh context (no cookies) in Chinese, as a hotline workstation is set up."""
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+@contextmanager
+def guarded_session(browser: Any, base_url: str, **context_options: Any) -> Iterator[BrowserSession]:
+    """A fresh browser context (no cookies) that may only talk to ``base_url`` and must raise no
+    JavaScript error; ``context_options`` go to Playwright's ``new_context``."""
+    context = browser.new_context(**context_options)
     context.set_default_timeout(15_000)
     page = context.new_page()
-    result = BrowserSession(page=page, base_url=live_server.url)
-    own_host = urlsplit(live_server.url).netloc
+    result = BrowserSession(page=page, base_url=base_url)
+    own_host = urlsplit(base_url).netloc
 
     def guard(route: Any) -> None:
         url = route.request.url
@@ -104,3 +106,12 @@ def session(browser: Any, live_server: Any) -> Iterator[BrowserSession]:
         context.close()
     assert result.foreign_requests == [], "pages must not load anything from outside the server"
     assert result.page_errors == [], "pages raised JavaScript errors"
+
+
+@pytest.fixture
+def session(browser: Any, live_server: Any) -> Iterator[BrowserSession]:
+    """A fresh context (no cookies) in Chinese, as a hotline workstation is set up."""
+    with guarded_session(
+        browser, live_server.url, viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"
+    ) as result:
+        yield result

@@ -6,11 +6,10 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from hotline.core.tests.conftest import BrowserSession
+from hotline.core.tests.conftest import BrowserSession, guarded_session
 from hotline.workorders import services as s
 from hotline.workorders.models import WorkOrder
 
@@ -25,35 +24,11 @@ PHONE_VIEWPORT = {"width": 390, "height": 844}
 @pytest.fixture
 def phone(browser: Any, live_server: Any) -> Iterator[BrowserSession]:
     """A fresh phone-sized context in Chinese that may only talk to the live server."""
-    context = browser.new_context(
-        viewport=PHONE_VIEWPORT,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    result = BrowserSession(page=page, base_url=live_server.url)
-    own_host = urlsplit(live_server.url).netloc
-
-    def guard(route: Any) -> None:
-        url = route.request.url
-        if url.startswith(("data:", "blob:")) or urlsplit(url).netloc == own_host:
-            route.continue_()
-        else:
-            result.foreign_requests.append(url)
-            route.abort()
-
-    page.route("**/*", guard)
-    page.on("pageerror", lambda exc: result.page_errors.append(str(exc)))
-    try:
+    with guarded_session(
+        browser, live_server.url, viewport=PHONE_VIEWPORT, device_scale_factor=2, is_mobile=True,
+        has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai",
+    ) as result:  # fmt: skip
         yield result
-    finally:
-        context.close()
-    assert result.foreign_requests == [], "pages must not load anything from outside the server"
-    assert result.page_errors == [], "pages raised JavaScript errors"
 
 
 def in_thread(work: Callable[[], None]) -> None:
