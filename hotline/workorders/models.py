@@ -147,7 +147,7 @@ class WorkOrder(models.Model):
         ]
         indexes = [
             models.Index(fields=["state", "due_at"], name="order_state_due_idx"),
-            models.Index(fields=["lead_unit", "state"], name="order_unit_state_idx"),
+            models.Index(fields=["lead_unit", "state", "due_at"], name="order_unit_state_due_idx"),
             models.Index(fields=["citizen_phone", "category", "created_at"], name="order_repeat_idx"),
         ]
 

@@ -6,30 +6,37 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from hotline.accounts.scope import DataScope
+from hotline.accounts.scope import SELF, DataScope
 from hotline.audit.services import audit_personal_read
 from hotline.core.masking import mask_id_number, mask_name, mask_phone
+from hotline.orgs.models import Region, Unit
 
-from .choices import ACTIVE_ASSIGNMENT_STATES, OPEN_STATES, OrderState
+from .choices import ACTIVE_ASSIGNMENT_STATES, OPEN_STATES, AssignmentRole, AssignmentState, OrderState
 from .models import Assignment, OrderEvent, WorkOrder
 
 
 def orders_visible_to(user: Any) -> QuerySet[WorkOrder]:
     """Every order ``user`` may see: the whole city for the centre; for a unit, the orders ever
     assigned to it or its sub-units (a street office sees only its street's orders); for a leader,
-    the orders in their region or assigned to units in it."""
+    the orders in their region or assigned to units in it.
+
+    The scope's units and regions are few: they are resolved first, so that the order query is an
+    indexed semi-join on assignments rather than a correlated subquery per order."""
     qs = WorkOrder.objects.all()
     scope = DataScope.for_user(user)
-    if scope.everything:
-        return qs
+    if scope.everything or (scope.region_path and scope.region_path.count("/") == 2):
+        return qs  # the centre, or a leader of the whole city
     if scope.is_empty:
         return qs.none()
-    assigned = Assignment.objects.filter(scope.q(unit_field="unit"), order=OuterRef("pk"))
-    cond = Q(Exists(assigned))
+    unit_ids = list(Unit.objects.filter(scope.q(unit_field=SELF)).values_list("id", flat=True))
+    cond = Q(pk__in=Assignment.objects.filter(unit_id__in=unit_ids).values("order_id"))
     if scope.region_path:
-        cond |= Q(region__path__startswith=scope.region_path)
+        region_ids = list(
+            Region.objects.filter(path__startswith=scope.region_path).values_list("id", flat=True)
+        )
+        cond |= Q(region_id__in=region_ids)
     return qs.filter(cond)
 
 
@@ -75,23 +82,39 @@ def orders_filter(qs: QuerySet[WorkOrder], f: OrderFilter) -> QuerySet[WorkOrder
     return qs
 
 
-def unit_inbox(*, unit: Any, box: str) -> QuerySet[WorkOrder]:
-    """A unit's inbox: ``to_sign``, ``handling``, ``near_deadline``, ``overdue``, ``answered``."""
-    active = Assignment.objects.filter(order=OuterRef("pk"), unit=unit, state__in=ACTIVE_ASSIGNMENT_STATES)
-    qs = WorkOrder.objects.filter(Exists(active))
+def unit_assisting(unit: Any) -> list[int]:
+    """The orders ``unit`` assists in now (协办): few, so they are listed once per page."""
+    return list(
+        Assignment.objects.filter(
+            unit=unit, role=AssignmentRole.ASSIST, state__in=ACTIVE_ASSIGNMENT_STATES
+        ).values_list("order_id", flat=True)
+    )
+
+
+def unit_inbox(*, unit: Any, box: str, assisting: list[int] | None = None) -> QuerySet[WorkOrder]:
+    """A unit's inbox: ``to_sign``, ``handling``, ``near_deadline``, ``overdue``, ``answered``.
+
+    The orders the unit leads (``lead_unit``, indexed with state and due time) and those it assists
+    in (``unit_assisting``; pass it when asking for several boxes), each box in the order its
+    deadlines fall."""
+    if assisting is None:
+        assisting = unit_assisting(unit)
+    mine = Q(lead_unit=unit)
+    if assisting:
+        mine |= Q(pk__in=assisting)
+    qs = WorkOrder.objects.filter(mine)
+    held = [OrderState.PENDING_SIGN, OrderState.HANDLING]
     if box == "to_sign":
         return qs.filter(state=OrderState.PENDING_SIGN).order_by("due_at", "id")
     if box == "handling":
         return qs.filter(state=OrderState.HANDLING).order_by("due_at", "id")
     if box == "near_deadline":
-        return qs.filter(
-            state__in=[OrderState.PENDING_SIGN, OrderState.HANDLING], deadline_level__in=[70, 90]
-        )
+        return qs.filter(state__in=held, deadline_level__in=[70, 90]).order_by("due_at", "id")
     if box == "overdue":
-        return qs.filter(state__in=[OrderState.PENDING_SIGN, OrderState.HANDLING], deadline_level=100)
+        return qs.filter(state__in=held, deadline_level=100).order_by("due_at", "id")
     if box == "answered":
-        answered = Assignment.objects.filter(order=OuterRef("pk"), unit=unit, state="answered")
-        return WorkOrder.objects.filter(Exists(answered)).order_by("-answered_at")
+        answered = Assignment.objects.filter(unit=unit, state=AssignmentState.ANSWERED).values("order_id")
+        return WorkOrder.objects.filter(pk__in=answered).order_by("-answered_at", "-id")
     raise ValueError(box)
 
 

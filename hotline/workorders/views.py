@@ -59,6 +59,7 @@ from .selectors import (
     history_for,
     orders_filter,
     orders_visible_to,
+    unit_assisting,
     unit_inbox,
 )
 from .states import actions_from
@@ -1111,13 +1112,18 @@ BOXES: list[tuple[str, Any]] = [
 ]
 
 
-def inbox_tabs(unit: Unit) -> list[Tab]:
+def inbox_tabs(unit: Unit, assisting: list[int] | None = None) -> list[Tab]:
     base = reverse("workorders:inbox")
     tones = {"near_deadline": "warn", "overdue": "danger"}
+    if assisting is None:
+        assisting = unit_assisting(unit)
     return [
-        Tab(key, label, unit_inbox(unit=unit, box=key).count(), f"{base}?box={key}", tones.get(key, ""))
+        Tab(
+            key, label, unit_inbox(unit=unit, box=key, assisting=assisting).count(), f"{base}?box={key}",
+            tones.get(key, ""),
+        )
         for key, label in BOXES
-    ]
+    ]  # fmt: skip
 
 
 @view_requires(HANDLE)
@@ -1130,14 +1136,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
         box = keys[0]
     context: dict[str, Any] = {"unit": unit, "current": box}
     if unit is not None:
-        qs = _list_related(unit_inbox(unit=unit, box=box)).annotate(
+        assisting = unit_assisting(unit)
+        qs = _list_related(unit_inbox(unit=unit, box=box, assisting=assisting)).annotate(
             instructed=Exists(Instruction.objects.filter(order=OuterRef("pk")))
         )
         if box in ("near_deadline", "overdue"):
             qs = qs.order_by("due_at", "id")
         page = _page(request, qs)
         context.update(
-            tabs=inbox_tabs(unit),
+            tabs=inbox_tabs(unit, assisting),
             page=page,
             rows=order_rows(page.object_list),
             query=_query_without_page(request),
