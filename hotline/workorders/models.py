@@ -105,8 +105,8 @@ class WorkOrder(models.Model):
     # The deadline that is running now (sign or answer), with precomputed warning moments.
     due_at = models.DateTimeField(_("due at"), null=True, blank=True, db_index=True)
     due_started_at = models.DateTimeField(null=True, blank=True)
-    warn_at = models.DateTimeField(null=True, blank=True, db_index=True)  # 70 %
-    urgent_at = models.DateTimeField(null=True, blank=True, db_index=True)  # 90 %
+    warn_at = models.DateTimeField(null=True, blank=True)  # 70 %
+    urgent_at = models.DateTimeField(null=True, blank=True)  # 90 %
     deadline_level = models.PositiveSmallIntegerField(
         _("deadline level"), choices=DeadlineLevel.choices, default=DeadlineLevel.ON_TIME
     )
@@ -147,6 +147,10 @@ class WorkOrder(models.Model):
         ]
         indexes = [
             models.Index(fields=["state", "due_at"], name="order_state_due_idx"),
+            # the deadline scan: orders not yet at a level whose threshold has passed
+            models.Index(fields=["deadline_level", "warn_at"], name="order_level_warn_idx"),
+            models.Index(fields=["deadline_level", "urgent_at"], name="order_level_urgent_idx"),
+            models.Index(fields=["deadline_level", "due_at"], name="order_level_due_idx"),
             models.Index(fields=["lead_unit", "state", "due_at"], name="order_unit_state_due_idx"),
             models.Index(fields=["citizen_phone", "category", "created_at"], name="order_repeat_idx"),
         ]

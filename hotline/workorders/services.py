@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hotline.accounts.choices import CENTRE_ROLES, Role
@@ -299,12 +298,19 @@ def _save_attachments(
 
 def order_number_next(*, at: datetime | None = None) -> str:
     """The next tracking number: the day in Asia/Shanghai and a 5-digit sequence (2026112100123).
-    Call inside a transaction; the sequence row is locked until it commits."""
+    Call inside a transaction; the sequence row is locked until it commits. One statement in the
+    usual case (``UPDATE … RETURNING``, on PostgreSQL and SQLite alike)."""
     day = timezone.localdate(at or timezone.now())
-    DailySequence.objects.get_or_create(day=day)
-    DailySequence.objects.filter(day=day).update(last=F("last") + 1)
-    last = DailySequence.objects.values_list("last", flat=True).get(day=day)
-    return f"{day:%Y%m%d}{last:05d}"
+    table = DailySequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last", [day])  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:  # the first order of the day
+        DailySequence.objects.get_or_create(day=day)
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last", [day])  # noqa: S608
+            row = cursor.fetchone()
+    return f"{day:%Y%m%d}{row[0]:05d}"
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,10 @@ def deadlines_scan(*, now: datetime | None = None) -> dict[int, int]:
     now = now or timezone.now()
     reached: dict[int, int] = {}
     for level, column in LEVELS:
+        below = [int(v) for v in DeadlineLevel.values if v < level]  # an IN list: one index range each
         rows = list(
             WorkOrder.objects.filter(
-                state__in=RUNNING_STATES, deadline_level__lt=level, **{f"{column}__lte": now}
+                deadline_level__in=below, **{f"{column}__lte": now}, state__in=RUNNING_STATES
             ).values_list("id", "state", "round", "lead_unit_id", "number")
         )
         reached[int(level)] = 0

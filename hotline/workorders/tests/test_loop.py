@@ -307,6 +307,7 @@ def test_retired_category_cannot_be_used_for_new_orders(take: Any, tree: Any) ->
 
     old = take()
     category_retire(category=tree.enforcement)
+    tree.enforcement.refresh_from_db()  # as the forms and the API load it
     with pytest.raises(ValidationFailed):
         take()
     old.refresh_from_db()
