@@ -113,8 +113,11 @@ def unit_inbox(*, unit: Any, box: str, assisting: list[int] | None = None) -> Qu
     if box == "overdue":
         return qs.filter(state__in=held, deadline_level=100).order_by("due_at", "id")
     if box == "answered":
+        # answers still with the centre (review, revisit): the unit's finished work is in search
         answered = Assignment.objects.filter(unit=unit, state=AssignmentState.ANSWERED).values("order_id")
-        return WorkOrder.objects.filter(pk__in=answered).order_by("-answered_at", "-id")
+        return WorkOrder.objects.filter(
+            pk__in=answered, state__in=[OrderState.PENDING_REVIEW, OrderState.PENDING_REVISIT]
+        ).order_by("-answered_at", "-id")
     raise ValueError(box)
 
 

@@ -48,11 +48,26 @@ def deadlines_scan(*, now: datetime | None = None) -> dict[int, int]:
         rows = list(
             WorkOrder.objects.filter(
                 deadline_level__in=below, **{f"{column}__lte": now}, state__in=RUNNING_STATES
-            ).values_list("id", "state", "round", "lead_unit_id", "number")
+            )
+            .order_by()  # no default ordering: it would make SQLite walk the created_at index
+            .values_list("id", "state", "round", "lead_unit_id", "number")
         )
         reached[int(level)] = 0
+        by_unit: dict[int, list[str]] = defaultdict(list)
+        centre: list[str] = []
         for start in range(0, len(rows), CHUNK):
-            reached[int(level)] += _mark(rows[start : start + CHUNK], level=int(level), now=now)
+            chunk = rows[start : start + CHUNK]
+            reached[int(level)] += _mark(chunk, level=int(level), now=now)
+            for _id, state, _round, unit_id, number in chunk:
+                if state in (OrderState.PENDING_SIGN, OrderState.HANDLING) and unit_id is not None:
+                    by_unit[unit_id].append(number)
+                if level == DeadlineLevel.OVERDUE or state in (
+                    OrderState.PENDING_REVIEW,
+                    OrderState.PENDING_REVISIT,
+                ):
+                    centre.append(number)
+        if by_unit or centre:  # one digest per unit (and one for the centre) per level and scan
+            _tell(by_unit=dict(by_unit), centre=centre, level=int(level))
     return reached
 
 
@@ -72,14 +87,6 @@ def _mark(rows: Sequence[tuple[int, str, int, int | None, str]], *, level: int, 
             for order_id, state, round_, _unit, _number in rows
         ]
     )  # fmt: skip
-    by_unit: dict[int, list[str]] = defaultdict(list)
-    centre: list[str] = []
-    for _id, state, _round, unit_id, number in rows:
-        if state in (OrderState.PENDING_SIGN, OrderState.HANDLING) and unit_id is not None:
-            by_unit[unit_id].append(number)
-        if level == DeadlineLevel.OVERDUE or state in (OrderState.PENDING_REVIEW, OrderState.PENDING_REVISIT):
-            centre.append(number)
-    transaction.on_commit(lambda: _tell(by_unit=dict(by_unit), centre=centre, level=level))
     return changed
 
 

@@ -5,36 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('citizens', '0001_initial'),
-        ('orgs', '0001_initial'),
-        ('taxonomy', '0002_default_request_types'),
-        ('workorders', '0002_order_unit_state_due_index'),
+        ("citizens", "0001_initial"),
+        ("orgs", "0001_initial"),
+        ("taxonomy", "0002_default_request_types"),
+        ("workorders", "0002_order_unit_state_due_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='workorder',
-            name='urgent_at',
+            model_name="workorder",
+            name="urgent_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='workorder',
-            name='warn_at',
+            model_name="workorder",
+            name="warn_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['deadline_level', 'warn_at'], name='order_level_warn_idx'),
+            model_name="workorder",
+            index=models.Index(fields=["deadline_level", "warn_at"], name="order_level_warn_idx"),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['deadline_level', 'urgent_at'], name='order_level_urgent_idx'),
+            model_name="workorder",
+            index=models.Index(fields=["deadline_level", "urgent_at"], name="order_level_urgent_idx"),
         ),
         migrations.AddIndex(
-            model_name='workorder',
-            index=models.Index(fields=['deadline_level', 'due_at'], name='order_level_due_idx'),
+            model_name="workorder",
+            index=models.Index(fields=["deadline_level", "due_at"], name="order_level_due_idx"),
         ),
     ]
