@@ -552,17 +552,7 @@ def order_rate_by_citizen(
     )  # fmt: skip
     data = {"method": "web", "resolved": resolved, "satisfaction": satisfaction, "revisit": revisit.pk}
     audit_record(action=AuditAction.CREATE, obj=revisit, ip=address_ip, note="citizen portal rating")
-    if unhappy:
-        _move(
-            order, action=OrderAction.REVISIT, actor=None, to=OrderState.PENDING_DISPATCH,
-            reason=comment, data={**data, "reopened": True}, round=order.round + 1,
-            satisfaction=satisfaction, lead_unit=None, answer_due_at=None, **_set_deadline(order, None),
-        )  # fmt: skip
-    else:
-        _move(
-            order, action=OrderAction.REVISIT, actor=None, to=OrderState.CLOSED, reason=comment, data=data,
-            satisfaction=satisfaction, closed_at=now, **_set_deadline(order, None),
-        )  # fmt: skip
+    _revisit_outcome(order, actor=None, reopen=unhappy, comment=comment, data=data, satisfaction=satisfaction)
     return revisit
 
 
@@ -935,33 +925,27 @@ def order_revisit(
         at=now,
     )
     data = {"method": method, "resolved": resolved, "satisfaction": satisfaction, "revisit": revisit.pk}
-    if do_reopen:
+    _revisit_outcome(
+        order, actor=actor, reopen=do_reopen, comment=comment, data=data, satisfaction=satisfaction
+    )
+    return revisit
+
+
+def _revisit_outcome(
+    order: WorkOrder, *, actor: Any, reopen: bool, comment: str, data: dict[str, Any], satisfaction: str
+) -> None:
+    """Close the order after a revisit, or reopen it for a new round (二次派单)."""
+    if reopen:
         _move(
-            order,
-            action=OrderAction.REVISIT,
-            actor=actor,
-            to=OrderState.PENDING_DISPATCH,
-            reason=comment,
-            data={**data, "reopened": True},
-            round=order.round + 1,
-            satisfaction=satisfaction,
-            lead_unit=None,
-            answer_due_at=None,
-            **_set_deadline(order, None),
-        )
+            order, action=OrderAction.REVISIT, actor=actor, to=OrderState.PENDING_DISPATCH, reason=comment,
+            data={**data, "reopened": True}, round=order.round + 1, satisfaction=satisfaction,
+            lead_unit=None, answer_due_at=None, **_set_deadline(order, None),
+        )  # fmt: skip
     else:
         _move(
-            order,
-            action=OrderAction.REVISIT,
-            actor=actor,
-            to=OrderState.CLOSED,
-            reason=comment,
-            data=data,
-            satisfaction=satisfaction,
-            closed_at=now,
-            **_set_deadline(order, None),
-        )
-    return revisit
+            order, action=OrderAction.REVISIT, actor=actor, to=OrderState.CLOSED, reason=comment, data=data,
+            satisfaction=satisfaction, closed_at=timezone.now(), **_set_deadline(order, None),
+        )  # fmt: skip
 
 
 @transaction.atomic
