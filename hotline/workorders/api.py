@@ -291,8 +291,10 @@ def _detail(request: HttpRequest, order: WorkOrder) -> dict:
 
 
 def _fresh(order: WorkOrder) -> dict:
-    order.refresh_from_db()
-    return _summary(order)
+    """The order as it is now, with what its summary shows loaded in the same query."""
+    return _summary(
+        WorkOrder.objects.select_related("request_type", "category", "region", "lead_unit").get(pk=order.pk)
+    )
 
 
 # --- Intake and reading --------------------------------------------------------------------------
