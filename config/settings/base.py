@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "hotline.notify",
     "hotline.workorders",
     "hotline.portal",
+    "hotline.telephony",
+    "hotline.callcenter",
 ]
 
 MIDDLEWARE = [
