@@ -10,6 +10,8 @@ from typing import Any
 
 from django.db import models
 
+from hotline.core.rows import insert_instance
+
 from .context import current
 from .models import AuditAction, AuditEvent
 
@@ -72,18 +74,20 @@ def audit_record(
         keys = changed_fields(before, after)
         before = {k: before.get(k) for k in keys}
         after = {k: after.get(k) for k in keys}
-    return AuditEvent.objects.create(
-        actor=actor,
-        actor_name=(getattr(actor, "username", "") if actor is not None else "")[:150],
-        ip=ip if ip is not None else ctx.ip,
-        action=action,
-        object_type=object_type[:64],
-        object_id=object_id[:64],
-        object_repr=object_repr[:200],
-        before=_jsonable(before) if before is not None else None,
-        after=_jsonable(after) if after is not None else None,
-        note=note[:500],
-        request_id=ctx.request_id,
+    return insert_instance(
+        AuditEvent(
+            actor=actor,
+            actor_name=(getattr(actor, "username", "") if actor is not None else "")[:150],
+            ip=ip if ip is not None else ctx.ip,
+            action=action,
+            object_type=object_type[:64],
+            object_id=object_id[:64],
+            object_repr=object_repr[:200],
+            before=_jsonable(before) if before is not None else None,
+            after=_jsonable(after) if after is not None else None,
+            note=note[:500],
+            request_id=ctx.request_id,
+        )
     )
 
 

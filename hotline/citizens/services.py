@@ -11,6 +11,7 @@ from django.utils import timezone
 from hotline.audit.models import AuditAction
 from hotline.audit.services import audit_record, snapshot
 from hotline.core.errors import ValidationFailed
+from hotline.core.rows import insert_instance
 
 from .models import Citizen
 
@@ -29,7 +30,6 @@ def _validate(citizen: Citizen) -> None:
         raise ValidationFailed("The citizen's details are not valid.", fields=errors)
 
 
-@transaction.atomic
 def citizen_create(**fields: Any) -> Citizen:
     unknown = set(fields) - set(EDITABLE)
     if unknown:
@@ -37,8 +37,11 @@ def citizen_create(**fields: Any) -> Citizen:
     citizen = Citizen(**fields)
     citizen.id_number = citizen.id_number.upper()
     _validate(citizen)
-    citizen.save()
-    audit_record(action=AuditAction.CREATE, obj=citizen, after=snapshot(citizen))
+    # Validated before the transaction, so no savepoint is needed: inside the caller's transaction
+    # (intake) the two rows are part of it.
+    with transaction.atomic(savepoint=False):
+        insert_instance(citizen)
+        audit_record(action=AuditAction.CREATE, obj=citizen, after=snapshot(citizen))
     return citizen
 
 

@@ -25,6 +25,7 @@ from hotline.audit.models import AuditAction
 from hotline.audit.services import audit_record
 from hotline.citizens.models import Citizen
 from hotline.core.errors import Conflict, Forbidden, ValidationFailed
+from hotline.core.rows import insert_instance
 from hotline.orgs.models import Region, Unit
 from hotline.taxonomy.models import Category, RequestType
 from hotline.workcalendar.choices import Urgency
@@ -144,18 +145,20 @@ def _event(
     visible_to_units: bool = True,
     at: datetime | None = None,
 ) -> OrderEvent:
-    return OrderEvent.objects.create(
-        order=order,
-        at=at or timezone.now(),
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_unit=_actor_unit(actor) if actor is not None else None,
-        action=action,
-        from_state=from_state,
-        to_state=to_state or from_state,
-        round=order.round,
-        reason=reason,
-        data=data or {},
-        visible_to_units=visible_to_units,
+    return insert_instance(
+        OrderEvent(
+            order=order,
+            at=at or timezone.now(),
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            actor_unit=_actor_unit(actor) if actor is not None else None,
+            action=action,
+            from_state=from_state,
+            to_state=to_state or from_state,
+            round=order.round,
+            reason=reason,
+            data=data or {},
+            visible_to_units=visible_to_units,
+        )
     )
 
 
@@ -344,12 +347,11 @@ def _validate_intake(intake: Intake) -> None:
         errors["content"] = ["required"]
     if intake.urgency not in Urgency.values:
         errors["urgency"] = ["unknown urgency"]
-    if not RequestType.objects.filter(pk=intake.request_type.pk, active=True).exists():
+    # The request type and category are rows the caller loaded in this request (the forms and the
+    # API load them by code): their ``active`` flag is current, no need to read them again.
+    if not intake.request_type.active:
         errors["request_type"] = ["retired"]
-    if (
-        intake.category is not None
-        and not Category.objects.filter(pk=intake.category.pk, active=True).exists()
-    ):
+    if intake.category is not None and not intake.category.active:
         errors["category"] = ["retired: choose an active category"]
     if not intake.anonymous and not intake.citizen_phone.strip() and intake.channel == Channel.PHONE:
         errors["citizen_phone"] = ["the caller's number is needed for a phone request"]
@@ -357,22 +359,30 @@ def _validate_intake(intake: Intake) -> None:
         raise ValidationFailed("The request is not complete.", fields=errors)
 
 
-def _citizen_for(intake: Intake) -> Citizen | None:
+def _caller_lookup(intake: Intake, *, at: datetime) -> tuple[int | None, int]:
+    """One statement for what intake needs to know about the caller: their citizen profile (the
+    latest with this phone), and how many of their orders about the same category arrived within
+    the repeat window (for ``_repeat_check``)."""
     phone = intake.citizen_phone.strip()
     if not phone:
-        return None
-    citizen = Citizen.objects.filter(phone=phone).order_by("-updated_at").first()
-    if citizen is None:
-        from hotline.citizens.services import citizen_create
-
-        return citizen_create(
-            name=intake.citizen_name.strip(),
-            phone=phone,
-            id_number=intake.citizen_id_number.strip(),
-            address=intake.address.strip(),
-            region=intake.region,
+        return None, 0
+    citizens = Citizen._meta.db_table
+    orders = WorkOrder._meta.db_table
+    params: list[Any]
+    profile = f"SELECT id FROM {citizens} WHERE phone = %s ORDER BY updated_at DESC LIMIT 1"  # noqa: S608
+    if intake.category is None:
+        sql, params = f"SELECT ({profile}), 0", [phone]
+    else:
+        since = connection.ops.adapt_datetimefield_value(at - timedelta(days=REPEAT_WINDOW_DAYS))
+        sql = (
+            f"SELECT ({profile}), (SELECT COUNT(*) FROM {orders} WHERE citizen_phone = %s"  # noqa: S608
+            " AND category_id = %s AND created_at >= %s AND state <> %s)"
         )
-    return citizen
+        params = [phone, phone, intake.category.pk, since, OrderState.MERGED]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        citizen_id, earlier = cursor.fetchone()
+    return citizen_id, int(earlier)
 
 
 def _take_in(
@@ -383,30 +393,45 @@ def _take_in(
     at: datetime,
     ip: str | None = None,
     portal: bool = False,
-) -> WorkOrder:
-    """Write a new order, its first history row, its attachments and its audit row."""
-    order = WorkOrder.objects.create(
-        number=order_number_next(at=at),
-        state=OrderState.PENDING_DISPATCH,
-        channel=intake.channel,
-        request_type=intake.request_type,
-        category=intake.category,
-        urgency=intake.urgency,
-        complex_case=intake.complex_case,
-        title=intake.title.strip()[:200],
-        content=intake.content.strip(),
-        citizen=_citizen_for(intake),
-        citizen_name=intake.citizen_name.strip(),
-        citizen_phone=intake.citizen_phone.strip(),
-        citizen_id_number=intake.citizen_id_number.strip().upper(),
-        anonymous=intake.anonymous,
-        confidential=intake.confidential,
-        address=intake.address.strip(),
-        region=intake.region,
-        source_contact=intake.source_contact.strip(),
-        created_by=actor,
-        created_at=at,
-        updated_at=at,
+) -> tuple[WorkOrder, int]:
+    """Write a new order, its first history row, its attachments and its audit row. Returns the
+    order and how many earlier orders of the same caller about the same category are in the
+    repeat window."""
+    citizen_id, earlier = _caller_lookup(intake, at=at)
+    if citizen_id is None and intake.citizen_phone.strip():
+        from hotline.citizens.services import citizen_create
+
+        citizen_id = citizen_create(
+            name=intake.citizen_name.strip(),
+            phone=intake.citizen_phone.strip(),
+            id_number=intake.citizen_id_number.strip(),
+            address=intake.address.strip(),
+            region=intake.region,
+        ).pk
+    order = insert_instance(
+        WorkOrder(
+            number=order_number_next(at=at),
+            state=OrderState.PENDING_DISPATCH,
+            channel=intake.channel,
+            request_type=intake.request_type,
+            category=intake.category,
+            urgency=intake.urgency,
+            complex_case=intake.complex_case,
+            title=intake.title.strip()[:200],
+            content=intake.content.strip(),
+            citizen_id=citizen_id,
+            citizen_name=intake.citizen_name.strip(),
+            citizen_phone=intake.citizen_phone.strip(),
+            citizen_id_number=intake.citizen_id_number.strip().upper(),
+            anonymous=intake.anonymous,
+            confidential=intake.confidential,
+            address=intake.address.strip(),
+            region=intake.region,
+            source_contact=intake.source_contact.strip(),
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_at=at,
+            updated_at=at,
+        )
     )
     event = _event(
         order, action=OrderAction.INTAKE, actor=actor, to_state=order.state, at=at,
@@ -421,7 +446,7 @@ def _take_in(
         ip=ip,
         note="citizen portal" if portal else "",
     )
-    return order
+    return order, earlier
 
 
 @transaction.atomic
@@ -438,10 +463,10 @@ def order_create(
     _require(actor, "workorders.intake_workorder")
     _validate_intake(intake)
     files = _clean_attachments(attachments)
-    order = _take_in(intake, actor=actor, files=files, at=received_at or timezone.now())
+    order, earlier = _take_in(intake, actor=actor, files=files, at=received_at or timezone.now())
     if direct_answer is not None:
         order_close_at_intake(order=order, actor=actor, answer=_require_text(direct_answer, "direct_answer"))
-    else:
+    elif earlier + 1 >= REPEAT_REMINDER_AT:
         _repeat_check(order=order, actor=actor)
     return order
 
@@ -529,8 +554,11 @@ def order_submit_by_citizen(
     citizen_intake = dataclasses.replace(
         intake, urgency=Urgency.NORMAL, complex_case=False, citizen_id_number=""
     )
-    order = _take_in(citizen_intake, actor=None, files=files, at=timezone.now(), ip=address_ip, portal=True)
-    _repeat_check(order=order, actor=None)
+    order, earlier = _take_in(
+        citizen_intake, actor=None, files=files, at=timezone.now(), ip=address_ip, portal=True
+    )
+    if earlier + 1 >= REPEAT_REMINDER_AT:
+        _repeat_check(order=order, actor=None)
     return order
 
 
