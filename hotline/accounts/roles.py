@@ -64,11 +64,62 @@ ORDER_UNIT = ORDER_VIEW | {
 }
 ORDER_LEADER = ORDER_VIEW | {"workorders.instruct_workorder", "workorders.supervise_workorder"}
 
+# Contact centre (呼叫中心): agents take calls and work the voicemail and callback lists;
+# supervisors (班长) watch and steer agents, read every record and statistic, keep the
+# black/white/VIP lists and the skill levels; administrators configure queues, flows, numbers,
+# seats and pause reasons.
+CALLCENTER_AGENT = frozenset(
+    {
+        "callcenter.take_calls",
+        "callcenter.view_own_stats",
+        "callcenter.process_voicemail",
+        "callcenter.process_callback",
+        "callcenter.view_voicemail",
+        "callcenter.view_callbackrequest",
+        "callcenter.view_queue",
+        "callcenter.view_pausereason",
+        "callcenter.view_emergencynumber",
+    }
+)
+CALLCENTER_CONFIG_READ = frozenset(
+    f"callcenter.view_{model}"
+    for model in (
+        "queue", "queuemembership", "ivrflow", "hotlinenumber", "seat", "agentprofile",
+        "pausereason", "emergencynumber", "centresettings", "listentry",
+    )
+)  # fmt: skip
+CALLCENTER_SUPERVISOR = (
+    CALLCENTER_AGENT
+    | CALLCENTER_CONFIG_READ
+    | {
+        "callcenter.supervise_agents",
+        "callcenter.view_all_stats",
+        "callcenter.view_callrecord",
+        "callcenter.view_callleg",
+        "callcenter.view_agentstatelog",
+        "callcenter.view_queueeventlog",
+    }
+    | {
+        f"callcenter.{verb}_{model}"
+        for verb in ("add", "change", "delete")
+        for model in ("listentry", "queuemembership")
+    }
+)
+CALLCENTER_ADMIN = CALLCENTER_CONFIG_READ | {
+    f"callcenter.{verb}_{model}"
+    for verb in ("add", "change", "delete")
+    for model in (
+        "queue", "queuemembership", "ivrflow", "hotlinenumber", "seat", "agentprofile",
+        "pausereason", "emergencynumber", "centresettings",
+    )
+}  # fmt: skip
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.AGENT: READ_REFERENCE | CITIZEN_DESK | ORDER_DESK,
+    Role.AGENT: READ_REFERENCE | CITIZEN_DESK | ORDER_DESK | CALLCENTER_AGENT,
     Role.SUPERVISOR: READ_REFERENCE
     | CITIZEN_DESK
     | ORDER_DESK
+    | CALLCENTER_SUPERVISOR
     | {"accounts.view_user", "workorders.supervise_workorder"},
     Role.DISPATCHER: READ_REFERENCE | CITIZEN_DESK | ORDER_CENTRE | {"accounts.view_user"},
     Role.HANDLER: READ_REFERENCE | ORDER_UNIT,
@@ -81,6 +132,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     | MANAGE_TAXONOMY
     | MANAGE_WORKCALENDAR
     | MANAGE_USERS
+    | CALLCENTER_ADMIN
     | {"citizens.view_citizen", "audit.view_auditevent", "accounts.view_apitoken"},
 }
 

@@ -161,6 +161,7 @@ def register_routers() -> None:
     """Mount each app's router. Called once from ``config/urls.py``."""
     from hotline.accounts.api import router as accounts_router
     from hotline.audit.api import router as audit_router
+    from hotline.callcenter.api import router as callcenter_router
     from hotline.citizens.api import router as citizens_router
     from hotline.notify.api import router as notify_router
     from hotline.orgs.api import router as orgs_router
@@ -174,3 +175,4 @@ def register_routers() -> None:
     api.add_router("/audit", audit_router, tags=["audit"])
     api.add_router("/notify", notify_router, tags=["notify"])
     api.add_router("/workorders", workorders_router, tags=["workorders"])
+    api.add_router("/callcenter", callcenter_router, tags=["callcenter"])
