@@ -303,6 +303,7 @@ def load_demo(*, stdout: Writer | None = None) -> dict[str, int]:
 
     Returns what was created or updated, by kind.
     """
+    from hotline.callcenter.demo import seed_callcenter
     from hotline.core.demo_orders import load_demo_orders
     from hotline.taxonomy.importers import taxonomy_import_bundled
     from hotline.taxonomy.models import Category
@@ -333,6 +334,7 @@ def load_demo(*, stdout: Writer | None = None) -> dict[str, int]:
         "users": _create_users(stdout),
         "citizens": _create_citizens(),
         "orders": load_demo_orders(),
+        "contact_centre": seed_callcenter(),
     }
     if stdout is not None:
         for kind, count in result.items():
