@@ -8,8 +8,6 @@ for roles without ``citizens.view_personal_data``; a response that shows them un
 audit row.
 """
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta
 from typing import Any
 
