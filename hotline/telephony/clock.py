@@ -53,9 +53,14 @@ class SimClock:
         self._heap: list[tuple[float, int, SimTimer]] = []
         self._seq = 0
         self.events_run = 0
+        self._now_t = 0.0
+        self._now_dt = self.start
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=self.t)
+        if self.t != self._now_t:
+            self._now_t = self.t
+            self._now_dt = self.start + timedelta(seconds=self.t)
+        return self._now_dt
 
     def timestamp(self) -> float:
         """POSIX seconds of ``now()``, without building a datetime."""

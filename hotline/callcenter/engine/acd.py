@@ -101,8 +101,8 @@ class QueueState:
     """One queue's members, ready agents and waiting calls."""
 
     def __init__(self, config: QueueConfig, agents: dict[int, AgentSession]) -> None:
-        self.config = config
         self.agents = agents
+        self.config = config
         self.code = config.code
         self.members: dict[int, int] = {}  # agent id → level
         self.order: dict[int, int] = {}  # agent id → member order (top down)
@@ -116,6 +116,15 @@ class QueueState:
         self.rr_turn = 0
         self.aht_s = 180.0  # handle time estimate (talk + wrap-up), moving average
         self._push_seq = 0
+
+    @property
+    def config(self) -> QueueConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: QueueConfig) -> None:
+        self._config = config
+        self.needed = config.waits_needed()
 
     # --- agents --------------------------------------------------------------------------------
 
@@ -250,7 +259,7 @@ class QueueState:
     def best_call_for(self, level: int, now: float) -> Call | None:
         """The call an agent of ``level`` should take now: highest priority, then longest wait,
         among those that waited long enough for the agent's level."""
-        needed = self.config.wait_needed(level)
+        needed = self.needed[level]
         if needed is None:
             return None
         cutoff = now - needed

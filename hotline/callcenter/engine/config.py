@@ -83,6 +83,10 @@ class QueueConfig:
                 return after
         return None
 
+    def waits_needed(self) -> tuple[float | None, ...]:
+        """``wait_needed`` for every level, indexed by level (index 0 unused)."""
+        return tuple(self.wait_needed(level) for level in range(MAX_LEVEL + 1))
+
 
 @dataclass(frozen=True, slots=True)
 class AgentConfig:

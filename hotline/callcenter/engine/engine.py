@@ -152,6 +152,8 @@ class ContactCentre:
         self.legs: dict[str, Leg] = {}
         self._media = 0
         self._outbound = 0
+        self._last_at: datetime | None = None
+        self._last_ts = 0.0
         self.ivr = Interpreter(self, switch.now)
         for queue in config.queues:
             self.queue_configure(queue)
@@ -360,7 +362,10 @@ class ContactCentre:
 
     def _now(self) -> tuple[datetime, float]:
         at = self.switch.now()
-        return at, at.timestamp()
+        if at is not self._last_at:  # the simulated clock hands out one object per instant
+            self._last_at = at
+            self._last_ts = at.timestamp()
+        return at, self._last_ts
 
     def timer(self, delay_s: float, callback: Callable[[], None]) -> TimerHandle:
         return self.switch.call_later(delay_s, callback)
@@ -430,7 +435,7 @@ class ContactCentre:
     def _move(self, agent: AgentSession, event: str, *, reason: str = "", by: int | None = None) -> None:
         at, ts = self._now()
         old, new = agent.apply(event, ts)
-        agent.reason = reason if new in (AGENT_PAUSED, ev.AGENT_LOCKED, ev.AGENT_OFF_HOOK) else ""
+        agent.reason = reason if new in (AGENT_PAUSED, ev.AGENT_LOCKED, ev.AGENT_OFF_HOOK, AGENT_LOGGED_OUT) else ""
         if new in (AGENT_READY, AGENT_LOGGED_OUT, AGENT_PAUSED):
             agent.call_id = ""
             agent.queue = ""
