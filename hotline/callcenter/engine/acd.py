@@ -139,7 +139,9 @@ class QueueState:
         if strategy == STRATEGY_LEAST_TALK_TIME:
             return agent.talk_s
         if strategy == STRATEGY_ROUND_ROBIN:
-            return float(agent.rr_turn.get(self.code, -1))
+            # the turn this agent was last offered a call from this queue; members never offered
+            # one come first, in member order
+            return agent.rr_turn.get(self.code, -1) + self.order[agent.agent_id] / (len(self.order) + 1)
         if strategy == STRATEGY_TOP_DOWN:
             return float(self.order[agent.agent_id])
         return agent.ready_since
