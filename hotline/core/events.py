@@ -56,6 +56,24 @@ def publish(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: publish_now(group, event))
 
 
+def publish_many_now(events: list[tuple[str, dict[str, Any]]]) -> None:
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return
+    if _layer_is_local(layer) and not relay_running():
+        from .models import LiveEvent
+
+        LiveEvent.objects.bulk_create([LiveEvent(group=group, payload=event) for group, event in events])
+        return
+    for group, event in events:
+        async_to_sync(layer.group_send)(group, {"type": "live.event", "event": event})
+
+
+def publish_many(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """``publish`` for many events at once (one outbox insert in the embedded default)."""
+    transaction.on_commit(lambda: publish_many_now(events))
+
+
 @database_sync_to_async
 def _fetch(after: int) -> list[tuple[int, str, Any]]:
     from .models import LiveEvent

@@ -66,7 +66,8 @@ def insert_rows(
     returning: bool = False,
     using: str = "default",
 ) -> list[int]:
-    """Insert ``rows`` (dicts keyed by attname: ``order_id``, not ``order``) in one statement.
+    """Insert ``rows`` (dicts keyed by attname: ``order_id``, not ``order``): one statement, or
+    one statement executed for many rows.
     All rows must give the same keys. Returns the new primary keys when ``returning``, in row
     order (as Django's ``bulk_create`` relies on, on PostgreSQL and SQLite ≥ 3.35)."""
     if not rows:
@@ -74,9 +75,10 @@ def insert_rows(
     given = tuple(sorted(rows[0]))
     connection = connections[using]
     head, fields, one_row, tail = _statement(model, given, returning)
-    params: list[Any] = []
+    values: list[list[Any]] = []
     now = None
     for row in rows:
+        params: list[Any] = []
         for field, plain in fields:
             if field.attname in row:
                 value = row[field.attname]
@@ -89,11 +91,15 @@ def insert_rows(
                 params.append(value)
             else:
                 params.append(field.get_db_prep_save(value, connection))
-    sql = head + ", ".join(one_row for _ in rows) + tail
+        values.append(params)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
         if returning:
+            cursor.execute(head + ", ".join(one_row for _ in rows) + tail, [v for row in values for v in row])
             return [row[0] for row in cursor.fetchall()]
+        if len(values) == 1:
+            cursor.execute(head + one_row, values[0])
+        else:  # one prepared statement, many rows (psycopg sends them in one pipeline)
+            cursor.executemany(head + one_row, values)
     return []
 
 

@@ -279,19 +279,14 @@ def dispatcher_orders(user: Any) -> OrdersPanel:
 
 def unit_orders(user: Any) -> OrdersPanel:
     """The unit's inbox counts and its orders with the nearest deadlines."""
-    from hotline.workorders.selectors import unit_assisting, unit_inbox
+    from hotline.workorders.selectors import unit_assisting, unit_nearest
     from hotline.workorders.views import inbox_tabs, order_rows
 
     unit = getattr(user, "unit", None)
     if unit is None:
         return OrdersPanel()
     assisting = unit_assisting(unit)
-    held = unit_inbox(unit=unit, box="to_sign", assisting=assisting) | unit_inbox(
-        unit=unit, box="handling", assisting=assisting
-    )
-    nearest = held.select_related("request_type", "category__parent__parent", "region", "lead_unit").order_by(
-        "due_at", "id"
-    )[:HOME_ORDERS]
+    nearest = unit_nearest(unit=unit, assisting=assisting, limit=HOME_ORDERS)
     return OrdersPanel(links=inbox_tabs(unit, assisting), rows=order_rows(nearest))
 
 

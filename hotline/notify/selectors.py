@@ -74,6 +74,18 @@ def unit_staff(
     return qs.order_by("pk")
 
 
+def units_staff(*, unit_ids: Iterable[int], roles: Iterable[str] | None = None) -> dict[int, list[User]]:
+    """``unit_staff`` of several units in one query, by unit id."""
+    wanted = [str(r) for r in (roles if roles is not None else UNIT_ROLES)]
+    staff: dict[int, list[User]] = {}
+    for user in User.objects.filter(is_active=True, role__in=wanted, unit_id__in=list(unit_ids)).order_by(
+        "pk"
+    ):
+        assert user.unit_id is not None
+        staff.setdefault(user.unit_id, []).append(user)
+    return staff
+
+
 def role_staff(*, role: str) -> QuerySet[User]:
     """Every active account with ``role`` (all dispatchers, all supervisors…)."""
     return User.objects.filter(is_active=True, role=role).order_by("pk")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from hotline.core.consumers import user_group
 from hotline.core.errors import ValidationFailed
-from hotline.core.events import publish
+from hotline.core.events import publish, publish_many
 from hotline.orgs.models import Unit
 
 from . import selectors
@@ -80,6 +81,16 @@ def _queue_deliveries(delivery_ids: list[int]) -> None:
     deliveries_send(delivery_ids)
 
 
+@dataclass(frozen=True)
+class Message:
+    """One notification text and the people who get it (``notify_many``)."""
+
+    users: Iterable[Any]
+    title: Text
+    body: Text = ""
+    link: str = ""
+
+
 def notify_users(
     *,
     users: Iterable[Any],
@@ -98,23 +109,44 @@ def notify_users(
     relative URL of this platform (``/orders/42/``). Lazy strings (``gettext_lazy``,
     ``format_lazy``) are stored in Chinese.
     """
+    return notify_many(
+        messages=[Message(users=users, title=title, body=body, link=link)],
+        kind=kind,
+        object_type=object_type,
+        object_id=object_id,
+        email=email,
+    )
+
+
+def notify_many(
+    *,
+    messages: Sequence[Message],
+    kind: str,
+    object_type: str = "",
+    object_id: str = "",
+    email: bool = True,
+) -> list[Notification]:
+    """``notify_users`` for several texts at once, each to its own people (a scan's digest per
+    unit): the same rows, written with one insert per table and one outbox insert."""
     kind = (kind or "").strip()
-    title_text = _text(title)[:200]
     errors: dict[str, list[str]] = {}
     if not kind or len(kind) > 40:
         errors["kind"] = ["1 to 40 characters"]
-    if not title_text:
+    if any(not _text(message.title) for message in messages):
         errors["title"] = ["required"]
     if errors:
         raise ValidationFailed("The notification is not valid.", fields=errors)
-    link = _clean_link(link)
-    body_text = _text(body)
-
-    recipients: dict[int, Any] = {}
-    for user in users:
-        if user.pk is not None and user.is_active and user.pk not in recipients:
-            recipients[user.pk] = user
-    if not recipients:
+    prepared: list[tuple[dict[int, Any], str, str, str]] = []
+    for message in messages:
+        title_text = _text(message.title)[:200]
+        link = _clean_link(message.link)
+        recipients: dict[int, Any] = {}
+        for user in message.users:
+            if user.pk is not None and user.is_active and user.pk not in recipients:
+                recipients[user.pk] = user
+        if recipients:
+            prepared.append((recipients, title_text, _text(message.body), link))
+    if not prepared:
         return []
 
     channels = [Channel.EMAIL.value] if email else []
@@ -132,6 +164,7 @@ def notify_users(
                     object_id=str(object_id)[:64],
                     created_at=now,
                 )
+                for recipients, title_text, body_text, link in prepared
                 for user in recipients.values()
             ]
         )
@@ -155,10 +188,10 @@ def notify_users(
             delivery_ids = [d.pk for d in deliveries]
             transaction.on_commit(lambda: _queue_deliveries(delivery_ids))
 
-        counts = selectors.unread_counts(user_ids=list(recipients))
-        for notification in notifications:
-            uid = notification.recipient_id
-            publish(user_group(uid), _event(notification, counts.get(uid, 0)))
+        counts = selectors.unread_counts(user_ids=list({n.recipient_id for n in notifications}))
+        publish_many(
+            [(user_group(n.recipient_id), _event(n, counts.get(n.recipient_id, 0))) for n in notifications]
+        )
     return notifications
 
 

@@ -46,13 +46,15 @@ class WorkOrder(models.Model):
     """工单 — one citizen request, from intake to close, whatever the channel."""
 
     number = models.CharField(_("tracking number"), max_length=20, unique=True)
-    state = models.CharField(_("state"), max_length=24, choices=OrderState.choices, db_index=True)
+    # No single-column indexes where a composite index below starts with the column: every index
+    # costs each write (the deadline scan rewrites thousands of rows at once; docs/performance.md).
+    state = models.CharField(_("state"), max_length=24, choices=OrderState.choices)
     round = models.PositiveSmallIntegerField(_("round"), default=1)  # 二次派单 starts round 2
 
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     request_type = models.ForeignKey(
-        "taxonomy.RequestType", verbose_name=_("request type"), on_delete=models.PROTECT
-    )
+        "taxonomy.RequestType", verbose_name=_("request type"), on_delete=models.PROTECT, db_index=False
+    )  # six values: an index would not be used
     category = models.ForeignKey(
         "taxonomy.Category", verbose_name=_("category"), null=True, blank=True, on_delete=models.PROTECT
     )
@@ -70,7 +72,7 @@ class WorkOrder(models.Model):
         related_name="orders",
     )
     citizen_name = models.CharField(_("citizen's name"), max_length=64, blank=True)
-    citizen_phone = models.CharField(_("citizen's phone"), max_length=32, blank=True, db_index=True)
+    citizen_phone = models.CharField(_("citizen's phone"), max_length=32, blank=True)  # order_repeat_idx
     citizen_id_number = models.CharField(_("citizen's ID number"), max_length=32, blank=True)
     anonymous = models.BooleanField(_("anonymous to units"), default=False)  # 匿名
     confidential = models.BooleanField(_("confidential"), default=False)  # 保密
@@ -99,14 +101,18 @@ class WorkOrder(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # the composite indexes below start with it
     )
     dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
 
     # The deadline that is running now (sign or answer), with precomputed warning moments.
+    # The thresholds are indexed for the deadline scan (``tasks.py``), which looks for thresholds
+    # passed since its previous run. ``deadline_level`` and ``was_overdue``, which the scan writes,
+    # are in no index, so that its updates touch no index (PostgreSQL: heap-only updates).
     due_at = models.DateTimeField(_("due at"), null=True, blank=True, db_index=True)
     due_started_at = models.DateTimeField(null=True, blank=True)
-    warn_at = models.DateTimeField(null=True, blank=True)  # 70 %
-    urgent_at = models.DateTimeField(null=True, blank=True)  # 90 %
+    warn_at = models.DateTimeField(null=True, blank=True, db_index=True)  # 70 %
+    urgent_at = models.DateTimeField(null=True, blank=True, db_index=True)  # 90 %
     deadline_level = models.PositiveSmallIntegerField(
         _("deadline level"), choices=DeadlineLevel.choices, default=DeadlineLevel.ON_TIME
     )
@@ -147,11 +153,13 @@ class WorkOrder(models.Model):
         ]
         indexes = [
             models.Index(fields=["state", "due_at"], name="order_state_due_idx"),
-            # the deadline scan: orders not yet at a level whose threshold has passed
-            models.Index(fields=["deadline_level", "warn_at"], name="order_level_warn_idx"),
-            models.Index(fields=["deadline_level", "urgent_at"], name="order_level_urgent_idx"),
-            models.Index(fields=["deadline_level", "due_at"], name="order_level_due_idx"),
-            models.Index(fields=["lead_unit", "state", "due_at"], name="order_unit_state_due_idx"),
+            # a unit's inbox: its orders per state in deadline order; near deadline (70 % passed)
+            # and overdue are ranges of the same index
+            models.Index(fields=["lead_unit", "state", "due_at", "warn_at"], name="order_unit_due_warn_idx"),
+            # a unit's search: state, date range and category read from the index alone
+            models.Index(
+                fields=["lead_unit", "state", "created_at", "category"], name="order_unit_state_created_idx"
+            ),
             models.Index(fields=["citizen_phone", "category", "created_at"], name="order_repeat_idx"),
         ]
 
@@ -364,3 +372,18 @@ class OrderLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.a_id} ~ {self.b_id}"
+
+
+class DeadlineScanMark(models.Model):
+    """How far the deadline scan has looked: every threshold up to ``scanned_to`` has been handled,
+    so the next scan reads only the thresholds passed since (``tasks.deadlines_scan``)."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    scanned_to = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("deadline scan mark")
+        verbose_name_plural = _("deadline scan marks")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.scanned_to:%Y-%m-%d %H:%M:%S}"

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from hotline.accounts.scope import SELF, DataScope
 from hotline.audit.services import audit_personal_read
 from hotline.core.masking import mask_id_number, mask_name, mask_phone
 from hotline.orgs.models import Region, Unit
 
-from .choices import ACTIVE_ASSIGNMENT_STATES, OPEN_STATES, AssignmentRole, AssignmentState, OrderState
+from .choices import ACTIVE_ASSIGNMENT_STATES, OPEN_STATES, AssignmentRole, OrderState
 from .models import Assignment, OrderEvent, WorkOrder
 
 
@@ -82,6 +84,94 @@ def orders_filter(qs: QuerySet[WorkOrder], f: OrderFilter) -> QuerySet[WorkOrder
     return qs
 
 
+def _sorted_by(rows: list[WorkOrder], field: str) -> list[WorkOrder]:
+    """``rows`` sorted by one ``order_by`` term as PostgreSQL sorts: empty values last going up,
+    first going down."""
+    name = field.lstrip("-")
+    descending = field.startswith("-")
+    present = sorted(
+        (o for o in rows if getattr(o, name) is not None), key=lambda o: getattr(o, name), reverse=descending
+    )
+    empty = [o for o in rows if getattr(o, name) is None]
+    return empty + present if descending else present + empty
+
+
+class OrderUnion:
+    """Two (or more) disjoint order querysets read as one list in one order: what a unit leads
+    (served by the ``lead_unit`` indexes alone) and the few orders it assists in. Each part is
+    counted and paged on its own and the first rows are merged, because one query with
+    ``lead_unit = … OR id IN (…)`` has to read every matching row from the table to count it
+    (docs/performance.md). Works with Django's ``Paginator`` (``count()`` and slices)."""
+
+    def __init__(self, parts: Sequence[QuerySet[WorkOrder]], order: Sequence[str]) -> None:
+        self.parts = [p.order_by(*order) for p in parts]
+        self.order = tuple(order)
+        self._count: int | None = None
+
+    def map(self, change: Callable[[QuerySet[WorkOrder]], QuerySet[WorkOrder]]) -> OrderUnion:
+        """The same union with ``change`` applied to every part (``select_related``, ``annotate``)."""
+        return OrderUnion([change(p) for p in self.parts], self.order)
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = sum(p.count() for p in self.parts)
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def exists(self) -> bool:
+        return any(p.exists() for p in self.parts)
+
+    def __getitem__(self, index: slice) -> list[WorkOrder]:
+        if not isinstance(index, slice):
+            raise TypeError("an order union is read in slices")
+        start, stop = index.start or 0, index.stop
+        rows: list[WorkOrder] = []
+        for part in self.parts:
+            rows.extend(part[:stop] if stop is not None else part)
+        for field in reversed(self.order):  # stable sorts, the last key first
+            rows = _sorted_by(rows, field)
+        return rows[start:stop]
+
+    def __iter__(self) -> Iterator[WorkOrder]:
+        return iter(self[0:None])
+
+
+def unit_scope_units(unit: Any) -> list[int]:
+    """The unit and the active units under it (a street office and its communities)."""
+    return list(
+        Unit.objects.filter(Q(pk=unit.pk) | Q(path__startswith=unit.path, active=True)).values_list(
+            "id", flat=True
+        )
+    )
+
+
+def orders_search(user: Any, f: OrderFilter) -> QuerySet[WorkOrder] | OrderUnion:
+    """The search screen's list, newest first: ``orders_visible_to`` filtered by ``f`` — except
+    that for a unit's staff it lists the orders their unit (and the units under it) holds now, as
+    lead or assisting unit. Orders that once passed through the unit and went elsewhere (returned,
+    re-dispatched) stay visible by their number (the number filter searches the whole scope) but
+    are not listed: listing them would mean reading the unit's whole assignment history for every
+    search (docs/performance.md)."""
+    order = ("-created_at", "-id")
+    scope = DataScope.for_user(user)
+    unit = getattr(user, "unit", None)
+    if f.number or unit is None or scope.everything or scope.region_path:
+        return orders_filter(orders_visible_to(user), f).order_by(*order)
+    unit_ids = unit_scope_units(unit)
+    assisting = list(
+        Assignment.objects.filter(
+            unit_id__in=unit_ids, role=AssignmentRole.ASSIST, state__in=ACTIVE_ASSIGNMENT_STATES
+        ).values_list("order_id", flat=True)
+    )
+    lead = orders_filter(WorkOrder.objects.filter(lead_unit_id__in=unit_ids), f)
+    if not assisting:
+        return lead.order_by(*order)
+    others = orders_filter(WorkOrder.objects.filter(pk__in=assisting).exclude(lead_unit_id__in=unit_ids), f)
+    return OrderUnion([lead, others], order)
+
+
 def unit_assisting(unit: Any) -> list[int]:
     """The orders ``unit`` assists in now (协办): few, so they are listed once per page."""
     return list(
@@ -91,34 +181,95 @@ def unit_assisting(unit: Any) -> list[int]:
     )
 
 
-def unit_inbox(*, unit: Any, box: str, assisting: list[int] | None = None) -> QuerySet[WorkOrder]:
-    """A unit's inbox: ``to_sign``, ``handling``, ``near_deadline``, ``overdue``, ``answered``.
+INBOX_BOXES = ("to_sign", "handling", "near_deadline", "overdue", "answered")
 
-    The orders the unit leads (``lead_unit``, indexed with state and due time) and those it assists
-    in (``unit_assisting``; pass it when asking for several boxes), each box in the order its
-    deadlines fall."""
+
+def unit_inbox(
+    *, unit: Any, box: str, assisting: list[int] | None = None, now: datetime | None = None
+) -> QuerySet[WorkOrder] | OrderUnion:
+    """A unit's inbox: ``to_sign``, ``handling``, ``near_deadline`` (70 % of the time passed),
+    ``overdue``, ``answered`` (answers still with the centre).
+
+    The orders the unit leads (``lead_unit``, indexed with state, due time and warning time) and
+    those it assists in (``unit_assisting``; pass it when asking for several boxes) are read as two
+    parts (``OrderUnion``), each box in the order its deadlines fall. The deadline boxes compare the
+    thresholds with the clock, so they agree with the deadline scan within its minute."""
     if assisting is None:
         assisting = unit_assisting(unit)
-    mine = Q(lead_unit=unit)
-    if assisting:
-        mine |= Q(pk__in=assisting)
-    qs = WorkOrder.objects.filter(mine)
+    now = now or timezone.now()
     held = [OrderState.PENDING_SIGN, OrderState.HANDLING]
     if box == "to_sign":
-        return qs.filter(state=OrderState.PENDING_SIGN).order_by("due_at", "id")
-    if box == "handling":
-        return qs.filter(state=OrderState.HANDLING).order_by("due_at", "id")
-    if box == "near_deadline":
-        return qs.filter(state__in=held, deadline_level__in=[70, 90]).order_by("due_at", "id")
-    if box == "overdue":
-        return qs.filter(state__in=held, deadline_level=100).order_by("due_at", "id")
-    if box == "answered":
-        # answers still with the centre (review, revisit): the unit's finished work is in search
-        answered = Assignment.objects.filter(unit=unit, state=AssignmentState.ANSWERED).values("order_id")
-        return WorkOrder.objects.filter(
-            pk__in=answered, state__in=[OrderState.PENDING_REVIEW, OrderState.PENDING_REVISIT]
-        ).order_by("-answered_at", "-id")
-    raise ValueError(box)
+        cond, order = Q(state=OrderState.PENDING_SIGN), ("due_at", "id")
+    elif box == "handling":
+        cond, order = Q(state=OrderState.HANDLING), ("due_at", "id")
+    elif box == "near_deadline":
+        cond, order = Q(state__in=held, due_at__gt=now, warn_at__lte=now), ("due_at", "id")
+    elif box == "overdue":
+        cond, order = Q(state__in=held, due_at__lte=now), ("due_at", "id")
+    elif box == "answered":
+        # the lead unit's answers still with the centre (review, revisit); finished work is in search
+        cond = Q(state__in=[OrderState.PENDING_REVIEW, OrderState.PENDING_REVISIT])
+        return WorkOrder.objects.filter(cond, lead_unit=unit).order_by("-answered_at", "-id")
+    else:
+        raise ValueError(box)
+    lead = WorkOrder.objects.filter(cond, lead_unit=unit)
+    if not assisting:
+        return lead.order_by(*order)
+    others = WorkOrder.objects.filter(cond, pk__in=assisting).exclude(lead_unit=unit)
+    return OrderUnion([lead, others], order)
+
+
+def unit_nearest(*, unit: Any, assisting: list[int] | None = None, limit: int = 10) -> list[WorkOrder]:
+    """The orders ``unit`` holds (to sign or handling) whose deadlines come first."""
+    if assisting is None:
+        assisting = unit_assisting(unit)
+    held = [OrderState.PENDING_SIGN, OrderState.HANDLING]
+    parts = [WorkOrder.objects.filter(lead_unit=unit, state__in=held)]
+    if assisting:
+        parts.append(WorkOrder.objects.filter(pk__in=assisting, state__in=held).exclude(lead_unit=unit))
+    related = ("request_type", "category__parent__parent", "region", "lead_unit")
+    return OrderUnion(parts, ("due_at", "id")).map(lambda qs: qs.select_related(*related))[0:limit]
+
+
+def inbox_counts(
+    *, unit: Any, assisting: list[int] | None = None, now: datetime | None = None
+) -> dict[str, int]:
+    """The number of orders in each box of ``unit_inbox``, in three queries: the unit's own
+    orders grouped by state (from the index alone), its near-deadline and overdue orders, and its
+    assisting orders."""
+    if assisting is None:
+        assisting = unit_assisting(unit)
+    now = now or timezone.now()
+    held = [OrderState.PENDING_SIGN, OrderState.HANDLING]
+    answered = [OrderState.PENDING_REVIEW, OrderState.PENDING_REVISIT]
+    counts = dict.fromkeys(INBOX_BOXES, 0)
+    by_state = (
+        WorkOrder.objects.filter(lead_unit=unit, state__in=held + answered)
+        .values_list("state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for state, n in by_state:
+        key = {OrderState.PENDING_SIGN: "to_sign", OrderState.HANDLING: "handling"}.get(state, "answered")
+        counts[key] += n
+    deadline = Q(due_at__lte=now) | Q(due_at__gt=now, warn_at__lte=now)
+    late = WorkOrder.objects.filter(deadline, lead_unit=unit, state__in=held).aggregate(
+        overdue=Count("id", filter=Q(due_at__lte=now)), near=Count("id", filter=Q(due_at__gt=now))
+    )
+    counts["overdue"] += late["overdue"] or 0
+    counts["near_deadline"] += late["near"] or 0
+    if assisting:
+        for state, due_at, warn_at in (
+            WorkOrder.objects.filter(pk__in=assisting, state__in=held)
+            .exclude(lead_unit=unit)
+            .values_list("state", "due_at", "warn_at")
+        ):
+            counts["to_sign" if state == OrderState.PENDING_SIGN else "handling"] += 1
+            if due_at is not None and due_at <= now:
+                counts["overdue"] += 1
+            elif warn_at is not None and warn_at <= now:
+                counts["near_deadline"] += 1
+    return counts
 
 
 def centre_queue(*, queue: str) -> QuerySet[WorkOrder]:

@@ -1,9 +1,12 @@
 """The deadline scan: one periodic job marks every order whose running deadline crossed 70 %, 90 %
 or 100 % of its time, and tells the units holding them and the centre.
 
-Each threshold is a precomputed, indexed column (``warn_at``, ``urgent_at``, ``due_at``), so a scan
-is three indexed range queries however many orders are open. Orders whose clock is stopped (waiting
-on the centre: dispatch, return arbitration) are not scanned.
+Each threshold is a precomputed, indexed column (``warn_at``, ``urgent_at``, ``due_at``). The scan
+remembers how far it has looked (``DeadlineScanMark``) and reads only the thresholds passed since:
+three short index ranges, however many orders are open. It needs nothing more, because every
+service that sets a deadline also sets the level it has reached at that moment (``_set_deadline``).
+The first scan of an installation, with no mark, reads every passed threshold once. Orders whose
+clock is stopped (waiting on the centre: dispatch, return arbitration) are not scanned.
 """
 
 from __future__ import annotations
@@ -11,16 +14,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from hotline.accounts.choices import Role
+from hotline.core.rows import insert_rows
 
 from .choices import DeadlineLevel, OrderAction, OrderState
-from .models import OrderEvent, WorkOrder
+from .models import DeadlineScanMark, OrderEvent, WorkOrder
 
 # States whose deadline runs: a unit holds the order, or the centre reviews or revisits it.
 RUNNING_STATES = [
@@ -35,30 +40,33 @@ LEVELS = [
     (DeadlineLevel.WARNING, "warn_at"),
 ]
 CHUNK = 2000
+HISTORY_BATCH = 500
+MARK = "orders"
 
 
 def deadlines_scan(*, now: datetime | None = None) -> dict[int, int]:
-    """Raise the deadline level of every order that reached a threshold. Returns how many orders
-    reached each level. Highest level first, so an order past several thresholds at once gets
-    only the highest."""
+    """Raise the deadline level of every order that reached a threshold since the previous scan.
+    Returns how many orders reached each level. Highest level first, so an order past several
+    thresholds at once gets only the highest."""
     now = now or timezone.now()
+    mark = DeadlineScanMark.objects.filter(name=MARK).values_list("scanned_to", flat=True).first()
+    since = mark if mark is not None and mark < now else None
     reached: dict[int, int] = {}
     for level, column in LEVELS:
-        below = [int(v) for v in DeadlineLevel.values if v < level]  # an IN list: one index range each
-        rows = list(
-            WorkOrder.objects.filter(
-                deadline_level__in=below, **{f"{column}__lte": now}, state__in=RUNNING_STATES
-            )
-            .order_by()  # no default ordering: it would make SQLite walk the created_at index
-            .values_list("id", "state", "round", "lead_unit_id", "number")
-        )
         reached[int(level)] = 0
+        if mark is not None and since is None:
+            continue  # already scanned up to ``now`` (or later)
+        qs = WorkOrder.objects.filter(**{f"{column}__lte": now}, state__in=RUNNING_STATES)
+        if since is not None:
+            qs = qs.filter(**{f"{column}__gt": since})
+        ids = list(qs.filter(deadline_level__lt=level).order_by().values_list("id", flat=True))
         by_unit: dict[int, list[str]] = defaultdict(list)
         centre: list[str] = []
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            reached[int(level)] += _mark(chunk, level=int(level), now=now)
-            for _id, state, _round, unit_id, number in chunk:
+        for start in range(0, len(ids), CHUNK):
+            for _id, state, _round, unit_id, number in _mark(
+                ids[start : start + CHUNK], level=int(level), now=now
+            ):
+                reached[int(level)] += 1
                 if state in (OrderState.PENDING_SIGN, OrderState.HANDLING) and unit_id is not None:
                     by_unit[unit_id].append(number)
                 if level == DeadlineLevel.OVERDUE or state in (
@@ -68,26 +76,48 @@ def deadlines_scan(*, now: datetime | None = None) -> dict[int, int]:
                     centre.append(number)
         if by_unit or centre:  # one digest per unit (and one for the centre) per level and scan
             _tell(by_unit=dict(by_unit), centre=centre, level=int(level))
+    _advance_mark(mark, now)
     return reached
 
 
+def _advance_mark(mark: datetime | None, now: datetime) -> None:
+    """Move the mark to ``now``: compare-and-set, so that of two overlapping scans the later one
+    cannot move it back."""
+    if mark is None:
+        DeadlineScanMark.objects.get_or_create(name=MARK, defaults={"scanned_to": now})
+    elif mark < now:
+        DeadlineScanMark.objects.filter(name=MARK, scanned_to__lt=now).update(scanned_to=now)
+
+
 @transaction.atomic
-def _mark(rows: Sequence[tuple[int, str, int, int | None, str]], *, level: int, now: datetime) -> int:
-    ids = [row[0] for row in rows]
-    fields: dict[str, object] = {"deadline_level": level}
-    if level == DeadlineLevel.OVERDUE:
-        fields["was_overdue"] = True
-    changed = WorkOrder.objects.filter(id__in=ids, deadline_level__lt=level).update(**fields)
-    OrderEvent.objects.bulk_create(
-        [
-            OrderEvent(
-                order_id=order_id, at=now, action=OrderAction.DEADLINE, from_state=state, to_state=state,
-                round=round_, data={"level": level},
-            )
-            for order_id, state, round_, _unit, _number in rows
-        ]
-    )  # fmt: skip
-    return changed
+def _mark(ids: Sequence[int], *, level: int, now: datetime) -> list[tuple[int, str, int, int | None, str]]:
+    """Raise the orders in ``ids`` still below ``level`` to it, and write their history rows.
+    Returns (id, state, round, lead unit, number) of each order changed here — not of those a
+    concurrent step moved in the meantime."""
+    table = WorkOrder._meta.db_table
+    marks = ", ".join("%s" for _ in ids)
+    overdue = ", was_overdue = %s" if level == DeadlineLevel.OVERDUE else ""
+    params: list[Any] = [level, *([True] if overdue else []), *ids, level]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET deadline_level = %s{overdue} WHERE id IN ({marks})"  # noqa: S608
+            " AND deadline_level < %s RETURNING id, state, round, lead_unit_id, number",
+            params,
+        )
+        rows: list[tuple[int, str, int, int | None, str]] = cursor.fetchall()
+    data = {"level": level}
+    for start in range(0, len(rows), HISTORY_BATCH):
+        insert_rows(
+            OrderEvent,
+            [
+                {
+                    "order_id": order_id, "at": now, "action": OrderAction.DEADLINE.value,
+                    "from_state": state, "to_state": state, "round": round_, "data": data,
+                }
+                for order_id, state, round_, _unit, _number in rows[start : start + HISTORY_BATCH]
+            ],
+        )  # fmt: skip
+    return rows
 
 
 def _tell(*, by_unit: dict[int, list[str]], centre: list[str], level: int) -> None:
@@ -95,8 +125,8 @@ def _tell(*, by_unit: dict[int, list[str]], centre: list[str], level: int) -> No
     from django.utils import translation
     from django.utils.translation import gettext as _
 
-    from hotline.notify.services import notify_role, notify_unit
-    from hotline.orgs.models import Unit
+    from hotline.notify.selectors import units_staff
+    from hotline.notify.services import Message, notify_many, notify_role
 
     kind = "order_overdue" if level == DeadlineLevel.OVERDUE else "order_warning"
     with translation.override(settings.LANGUAGE_CODE):
@@ -110,12 +140,18 @@ def _tell(*, by_unit: dict[int, list[str]], centre: list[str], level: int) -> No
             more = _(" and %(n)s more") % {"n": len(numbers) - 20} if len(numbers) > 20 else ""
             return shown + more
 
-        for unit in Unit.objects.filter(pk__in=list(by_unit)):
-            numbers = by_unit[unit.pk]
+        messages = []
+        staff_of = units_staff(unit_ids=list(by_unit))
+        for unit_id, numbers in by_unit.items():
+            staff = staff_of.get(unit_id)
+            if not staff:
+                continue
             link = f"/orders/?number={numbers[0]}" if len(numbers) == 1 else "/orders/inbox/?box=overdue"
-            notify_unit(
-                unit=unit, kind=kind, title=f"{title} ({len(numbers)})", body=body(numbers), link=link
+            messages.append(
+                Message(users=staff, title=f"{title} ({len(numbers)})", body=body(numbers), link=link)
             )
+        if messages:  # one batch of rows for every unit's digest
+            notify_many(messages=messages, kind=kind)
         if centre:
             notify_role(
                 role=Role.DISPATCHER, kind=kind, title=f"{title} ({len(centre)})", body=body(centre),

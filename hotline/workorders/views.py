@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast, overload
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -53,11 +53,13 @@ from .choices import (
 from .models import Attachment, Extension, Instruction, OrderEvent, OrderLink, WorkOrder
 from .selectors import (
     OrderFilter,
+    OrderUnion,
     caller_lookup,
     centre_queue,
     citizen_fields,
     history_for,
-    orders_filter,
+    inbox_counts,
+    orders_search,
     orders_visible_to,
     unit_assisting,
     unit_inbox,
@@ -84,8 +86,8 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _page(request: HttpRequest, qs: QuerySet[Any], per_page: int = PER_PAGE) -> Page[Any]:
-    return Paginator(qs, per_page).get_page(request.GET.get("page"))
+def _page(request: HttpRequest, qs: QuerySet[Any] | OrderUnion, per_page: int = PER_PAGE) -> Page[Any]:
+    return Paginator(cast(Any, qs), per_page).get_page(request.GET.get("page"))  # OrderUnion: count + slices
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -101,9 +103,17 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
-def _list_related(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
-    """What a row of any order list shows, in the same query."""
+def _related(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
     return qs.select_related("request_type", "category__parent__parent", "region", "lead_unit")
+
+
+@overload
+def _list_related(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]: ...
+@overload
+def _list_related(qs: OrderUnion) -> OrderUnion: ...
+def _list_related(qs: QuerySet[WorkOrder] | OrderUnion) -> QuerySet[WorkOrder] | OrderUnion:
+    """What a row of any order list shows, in the same query."""
+    return qs.map(_related) if isinstance(qs, OrderUnion) else _related(qs)
 
 
 # --- Deadlines as people read them ---------------------------------------------------------------
@@ -1115,15 +1125,8 @@ BOXES: list[tuple[str, Any]] = [
 def inbox_tabs(unit: Unit, assisting: list[int] | None = None) -> list[Tab]:
     base = reverse("workorders:inbox")
     tones = {"near_deadline": "warn", "overdue": "danger"}
-    if assisting is None:
-        assisting = unit_assisting(unit)
-    return [
-        Tab(
-            key, label, unit_inbox(unit=unit, box=key, assisting=assisting).count(), f"{base}?box={key}",
-            tones.get(key, ""),
-        )
-        for key, label in BOXES
-    ]  # fmt: skip
+    counts = inbox_counts(unit=unit, assisting=assisting)
+    return [Tab(key, label, counts[key], f"{base}?box={key}", tones.get(key, "")) for key, label in BOXES]
 
 
 @view_requires(HANDLE)
@@ -1137,12 +1140,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"unit": unit, "current": box}
     if unit is not None:
         assisting = unit_assisting(unit)
-        qs = _list_related(unit_inbox(unit=unit, box=box, assisting=assisting)).annotate(
-            instructed=Exists(Instruction.objects.filter(order=OuterRef("pk")))
-        )
-        if box in ("near_deadline", "overdue"):
-            qs = qs.order_by("due_at", "id")
-        page = _page(request, qs)
+        instructed = Exists(Instruction.objects.filter(order=OuterRef("pk")))
+        orders = unit_inbox(unit=unit, box=box, assisting=assisting)
+        if isinstance(orders, OrderUnion):
+            listed: Any = orders.map(lambda qs: _related(qs).annotate(instructed=instructed))
+        else:
+            listed = _related(orders).annotate(instructed=instructed)
+        page = _page(request, listed)
         context.update(
             tabs=inbox_tabs(unit, assisting),
             page=page,
@@ -1233,26 +1237,23 @@ def _export_query(form: forms.OrderFilterForm) -> str:
 def order_list(request: HttpRequest) -> HttpResponse:
     """Every order the user may see, filtered and paginated (newest first)."""
     form = forms.OrderFilterForm(request.GET or None)
-    qs = _list_related(orders_visible_to(request.user))
+    f = OrderFilter()
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        qs = orders_filter(
-            qs,
-            OrderFilter(
-                states=(data["state"],) if data["state"] else (),
-                unit_code=data["unit"].code if data["unit"] else "",
-                category_code=data["category"].code if data["category"] else "",
-                channel=data["channel"],
-                number=data["number"].strip(),
-                phone=data["phone"].strip(),
-                since=_local_midnight(data["since"]) if data["since"] else None,
-                # "received to" a date includes that whole day
-                until=_local_midnight(data["until"]) + timedelta(days=1) if data["until"] else None,
-                deadline_level=int(data["deadline_level"]) if data["deadline_level"] else None,
-                q=data["q"].strip(),
-            ),
+        f = OrderFilter(
+            states=(data["state"],) if data["state"] else (),
+            unit_code=data["unit"].code if data["unit"] else "",
+            category_code=data["category"].code if data["category"] else "",
+            channel=data["channel"],
+            number=data["number"].strip(),
+            phone=data["phone"].strip(),
+            since=_local_midnight(data["since"]) if data["since"] else None,
+            # "received to" a date includes that whole day
+            until=_local_midnight(data["until"]) + timedelta(days=1) if data["until"] else None,
+            deadline_level=int(data["deadline_level"]) if data["deadline_level"] else None,
+            q=data["q"].strip(),
         )
-    page = _page(request, qs.order_by("-created_at", "-id"))
+    page = _page(request, _list_related(orders_search(request.user, f)))
     unit_label = ""
     category_label = ""
     if form.is_bound and form.is_valid():

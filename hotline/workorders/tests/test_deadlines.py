@@ -109,3 +109,52 @@ def test_paused_time_over_a_weekend_counts_working_time_only(take: Any, people: 
     order.refresh_from_db()
     # Friday 16:30–17:30 is one working hour of pause
     assert (order.due_at - due_before).total_seconds() > 0
+
+
+def test_scan_reads_only_thresholds_passed_since_the_previous_scan(take: Any, people: Any, city: Any) -> None:
+    from hotline.workorders.models import DeadlineScanMark
+
+    with time_machine.travel(cst(2026, 3, 2, 9, 0), tick=False):  # Monday
+        order = take()
+        s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+        s.order_sign(order=order, actor=people.wang)
+    order.refresh_from_db()
+    # the first scan of an installation has no mark: it reads every passed threshold, then marks
+    assert not DeadlineScanMark.objects.exists()
+    assert deadlines_scan(now=order.warn_at - timedelta(minutes=1)) == {100: 0, 90: 0, 70: 0}
+    assert DeadlineScanMark.objects.get().scanned_to == order.warn_at - timedelta(minutes=1)
+    # an order left behind its threshold *before* the mark is not looked at again: every service
+    # that sets a deadline sets its level too, so this only happens when a row is edited by hand
+    WorkOrder.objects.filter(pk=order.pk).update(warn_at=order.warn_at - timedelta(hours=1))
+    assert deadlines_scan(now=order.warn_at)[70] == 0
+    WorkOrder.objects.filter(pk=order.pk).update(warn_at=order.warn_at)  # back inside the range
+    DeadlineScanMark.objects.update(scanned_to=order.warn_at - timedelta(minutes=1))
+    assert deadlines_scan(now=order.warn_at)[70] == 1
+    # a scan at an instant already scanned does nothing and does not move the mark back
+    assert deadlines_scan(now=order.warn_at - timedelta(minutes=30)) == {100: 0, 90: 0, 70: 0}
+    assert DeadlineScanMark.objects.get().scanned_to == order.warn_at
+    # the jobs process was down: the next scan catches up over the whole gap at once
+    result = deadlines_scan(now=order.due_at + timedelta(hours=2))
+    assert result == {100: 1, 90: 0, 70: 0}  # only the highest level reached, once
+    order.refresh_from_db()
+    assert order.deadline_level == 100 and order.was_overdue
+    assert list(order.events.filter(action="deadline").values_list("data__level", flat=True)) == [70, 100]
+
+
+def test_scan_notifies_each_unit_once_per_level(
+    take: Any, people: Any, city: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with time_machine.travel(cst(2026, 3, 2, 9, 0), tick=False):
+        orders = [take(title=f"工单{i}") for i in range(3)]
+        for order in orders[:2]:
+            s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+        s.order_dispatch(order=orders[2], actor=people.zhou, lead_unit=city.east2_office)
+    first = WorkOrder.objects.get(pk=orders[0].pk)
+    before = Notification.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deadlines_scan(now=first.warn_at + timedelta(seconds=1))[70] == 3
+    digests = Notification.objects.filter(kind="order_warning").order_by("recipient__username")
+    # wang and sun (东一, two orders in one digest), qian (东二)
+    assert {n.recipient_id for n in digests} == {people.wang.pk, people.sun.pk, people.qian.pk}
+    assert Notification.objects.count() - before == digests.count() == 3
+    assert "(2)" in digests.get(recipient=people.wang).title

@@ -4,13 +4,14 @@ history, scope, conflicts, every step of the loop from the order page, and query
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from hotline.workorders import services as s
 from hotline.workorders.choices import OrderState
@@ -540,9 +541,19 @@ def test_every_queue_renders(client: Client, people: Any, take: Any, city: Any, 
 
 def test_inbox_colours_deadlines(client: Client, people: Any, take: Any, city: Any) -> None:
     levels = {}
-    for level in (0, 70, 90, 100):
+    now = timezone.now()
+    # an hour-long deadline that started this long ago: the level the scan would have set
+    started = {0: 10, 70: 45, 90: 57, 100: 70}
+    for level, minutes in started.items():
         order = dispatched(take, people, city, title=f"时限{level}")
-        WorkOrder.objects.filter(pk=order.pk).update(deadline_level=level)
+        begin = now - timedelta(minutes=minutes)
+        WorkOrder.objects.filter(pk=order.pk).update(
+            deadline_level=level,
+            due_started_at=begin,
+            warn_at=begin + timedelta(minutes=42),
+            urgent_at=begin + timedelta(minutes=54),
+            due_at=begin + timedelta(minutes=60),
+        )
         levels[level] = order
     as_user(client, people.wang)
     page = html(client.get(reverse("workorders:inbox")))
@@ -610,7 +621,7 @@ def test_list_query_count_does_not_grow_with_rows(
 ) -> None:
     _many(take, people, city, n)
     as_user(client, people.wang)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         response = client.get(reverse("workorders:list"))
     assert html(response).count('class="col-number"><a') == n
 
