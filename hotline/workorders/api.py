@@ -325,7 +325,10 @@ def order_create(request: HttpRequest, payload: OrderIn):  # type: ignore[no-unt
         source_contact=payload.source_contact,
     )
     order = services.order_create(actor=request.user, intake=intake, direct_answer=payload.direct_answer)
-    return Status(201, _fresh(order))
+    if payload.direct_answer is not None:
+        return Status(201, _fresh(order))
+    # a new order: its type, category and region are the rows loaded above, it has no unit yet
+    return Status(201, _summary(order))
 
 
 @router.get("", response=list[OrderSummary])
