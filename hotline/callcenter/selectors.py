@@ -149,14 +149,17 @@ def _handle_times(
     wanted: dict[tuple[int, str], list[datetime]] = defaultdict(list)
     for agent_id, call_id, at in connects:
         wanted[(agent_id, call_id)].append(at)
+    segments: dict[tuple[int, str], list[Segment]] = defaultdict(list)
+    for agent_id, timeline in timelines.items():
+        for seg in timeline:
+            if seg.call_id and seg.state in HANDLE_STATES and (agent_id, seg.call_id) in wanted:
+                segments[(agent_id, seg.call_id)].append(seg)
     result: dict[tuple[int, str, datetime], list[float]] = {}
     for (agent_id, call_id), moments in wanted.items():
         moments.sort()
         for at in moments:
             result[(agent_id, call_id, at)] = [0.0, 0.0, 0.0]
-        for seg in timelines.get(agent_id, ()):
-            if seg.call_id != call_id or seg.state not in HANDLE_STATES:
-                continue
+        for seg in segments.get((agent_id, call_id), ()):
             owner = None
             for at in moments:
                 if at <= seg.start:
