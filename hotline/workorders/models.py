@@ -191,7 +191,8 @@ class Assignment(models.Model):
         verbose_name = _("assignment")
         verbose_name_plural = _("assignments")
         ordering = ["dispatched_at", "id"]
-        indexes = [models.Index(fields=["unit", "state"], name="assignment_unit_state_idx")]
+        # a unit's assignments by role and state (its assisting orders: a few among thousands)
+        indexes = [models.Index(fields=["unit", "role", "state"], name="assignment_unit_role_state_idx")]
 
     def __str__(self) -> str:
         return f"{self.order.number} → {self.unit} ({self.role})"
