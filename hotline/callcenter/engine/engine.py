@@ -435,7 +435,9 @@ class ContactCentre:
     def _move(self, agent: AgentSession, event: str, *, reason: str = "", by: int | None = None) -> None:
         at, ts = self._now()
         old, new = agent.apply(event, ts)
-        agent.reason = reason if new in (AGENT_PAUSED, ev.AGENT_LOCKED, ev.AGENT_OFF_HOOK, AGENT_LOGGED_OUT) else ""
+        agent.reason = (
+            reason if new in (AGENT_PAUSED, ev.AGENT_LOCKED, ev.AGENT_OFF_HOOK, AGENT_LOGGED_OUT) else ""
+        )
         if new in (AGENT_READY, AGENT_LOGGED_OUT, AGENT_PAUSED):
             agent.call_id = ""
             agent.queue = ""

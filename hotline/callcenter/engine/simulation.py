@@ -1,9 +1,9 @@
 """A whole centre on the simulated switch: used by the tests, the benchmark and the demo.
 
-    sim = SimCentre(CentreConfig(queues=(...), agents=(...), flows={...}, default_flow="main"))
-    sim.centre.agent_login(agent_id=1)
-    call_id, leg_id = sim.switch.incoming("13800000001", script=CallerScript(talk_s=60))
-    sim.run(120)
+sim = SimCentre(CentreConfig(queues=(...), agents=(...), flows={...}, default_flow="main"))
+sim.centre.agent_login(agent_id=1)
+call_id, leg_id = sim.switch.incoming("13800000001", script=CallerScript(talk_s=60))
+sim.run(120)
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def run_erlang(
     """Poisson arrivals and exponential handle times through the real engine on the simulated
     switch, configured as Erlang C assumes: one FIFO queue, infinite patience, no wrap-up, no ring
     time, no IVR (a direct-to-queue flow)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
     rate = occupancy * agents / aht_s
     total = calls + warmup
     arrivals: list[float] = []

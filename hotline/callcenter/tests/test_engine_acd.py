@@ -167,7 +167,9 @@ def test_vip_and_repeat_callers_jump_the_queue() -> None:
         "vip": CallerInfo("vip", vip=True),
         "again": CallerInfo("again", repeat_within_hours=True),
     }
-    sim = build([QueueConfig("GEN", vip_priority=10, repeat_priority=5, wrap_up_s=0)], team(1), callers=callers)
+    sim = build(
+        [QueueConfig("GEN", vip_priority=10, repeat_priority=5, wrap_up_s=0)], team(1), callers=callers
+    )
     sim.centre.agent_login(agent_id=1)
     sim.switch.incoming("first", script=CallerScript(talk_s=60))
     sim.run(2)
@@ -189,7 +191,6 @@ def test_a_returning_caller_goes_to_the_agent_who_served_them_if_ready_soon() ->
     sim.switch.incoming("back", script=CallerScript(talk_s=10))
     sim.run(20)
     assert offered_to(sim) == [2]  # not agent 1, who was ready longest
-
 
 
 def test_the_wait_for_the_last_agent_lasts_a_few_seconds_only() -> None:
@@ -218,7 +219,10 @@ def test_region_routing_sends_a_district_caller_to_the_district_queue() -> None:
     }
     queues = [QueueConfig("GEN"), QueueConfig("EAST", region_code="110101")]
     agents = [AgentConfig(1, "", "1001", {"GEN": 3}), AgentConfig(2, "", "1002", {"EAST": 3})]
-    callers = {"east": CallerInfo("east", region_code="110101"), "west": CallerInfo("west", region_code="110102")}
+    callers = {
+        "east": CallerInfo("east", region_code="110101"),
+        "west": CallerInfo("west", region_code="110102"),
+    }
     sim = build(queues, agents, callers=callers, flows={"main": flow})
     sim.centre.agent_login(agent_id=1)
     sim.centre.agent_login(agent_id=2)

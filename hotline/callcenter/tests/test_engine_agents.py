@@ -85,7 +85,10 @@ def test_locked_after_n_unanswered_offers_in_a_row_then_unlocked_by_a_supervisor
         sim.centre.agent_ready(agent_id=1)
     sim.switch.endpoint("ext:1001", Endpoint(answer_after_s=1))
     sim.centre.agent_unlock(agent_id=1, by=99)
-    assert sim.recorder.agent_states[-2].state == "ready" or sim.recorder.agent_states[-1].state in ("ringing", "ready")
+    assert sim.recorder.agent_states[-2].state == "ready" or sim.recorder.agent_states[-1].state in (
+        "ringing",
+        "ready",
+    )
     unlock = next(c for c in sim.recorder.agent_states if c.by == 99)
     assert unlock.state == "ready"
     sim.run(5)

@@ -197,7 +197,12 @@ def test_dial_out_and_callback() -> None:
     assert sim.centre.agents[1].state == "talking"
     sim.run(40)
     record = sim.recorder.call_record(call_id)
-    assert (record.direction, record.outcome, record.called, record.talk_s) == ("outbound", "outbound", "13900000009", 30.0)
+    assert (record.direction, record.outcome, record.called, record.talk_s) == (
+        "outbound",
+        "outbound",
+        "13900000009",
+        30.0,
+    )
     assert record.data == {"callback_id": 77}
     assert sim.centre.agents[1].state == "ready"
 
@@ -216,7 +221,11 @@ def test_supervisor_listen_whisper_barge_with_the_supervisors_own_leg() -> None:
     barge = sim.centre.supervise(by=9, extension="8001", agent_id=1, mode="barge")
     sim.run(1)
     assert barge in sim.switch.hears(agent_leg) and barge in sim.switch.hears(leg)
-    assert [s["mode"] for s in sim.centre.calls[call_id].data["supervision"]] == ["listen", "whisper", "barge"]
+    assert [s["mode"] for s in sim.centre.calls[call_id].data["supervision"]] == [
+        "listen",
+        "whisper",
+        "barge",
+    ]
     with pytest.raises(EngineError):
         sim.centre.supervise(by=9, extension="8001", agent_id=1, mode="shout")
 
@@ -247,7 +256,7 @@ def test_force_release_and_take_a_waiting_call() -> None:
 
 def test_the_caller_hanging_up_ends_the_agents_part_and_snapshot_shows_everyone() -> None:
     sim, observer = build()
-    call_id, leg = connected(sim, 1, 3)
+    _call_id, leg = connected(sim, 1, 3)
     sim.switch.party_hangup(leg)
     sim.run(0)
     assert sim.centre.agents[1].state == "wrap_up"

@@ -27,7 +27,13 @@ FLOW: dict[str, Any] = {
             "invalid_prompts": ["invalid"],
             "on_fail": "q_general",
         },
-        "status": {"type": "order_status", "prompts": ["enter_number"], "retries": 1, "next": "bye", "on_fail": "menu"},
+        "status": {
+            "type": "order_status",
+            "prompts": ["enter_number"],
+            "retries": 1,
+            "next": "bye",
+            "on_fail": "menu",
+        },
         "collect": {
             "type": "collect",
             "prompts": ["enter_id"],
@@ -54,11 +60,17 @@ FLOW: dict[str, Any] = {
 }
 
 
-def build(*, period: str = "day", callers: dict[str, CallerInfo] | None = None, flows: dict[str, Any] | None = None) -> SimCentre:
+def build(
+    *, period: str = "day", callers: dict[str, CallerInfo] | None = None, flows: dict[str, Any] | None = None
+) -> SimCentre:
     config = CentreConfig(
         queues=(QueueConfig("GEN", wrap_up_s=0),),
         agents=(AgentConfig(1, "Li", "1001", {"GEN": 3}),),
-        flows=flows or {"main": FLOW, "harass": {"start": "b", "nodes": {"b": {"type": "hangup", "prompts": ["warning"]}}}},
+        flows=flows
+        or {
+            "main": FLOW,
+            "harass": {"start": "b", "nodes": {"b": {"type": "hangup", "prompts": ["warning"]}}},
+        },
         hotlines={"12345": "main"},
         default_flow="main",
     )
@@ -66,7 +78,10 @@ def build(*, period: str = "day", callers: dict[str, CallerInfo] | None = None, 
         callers=callers or {}, orders={"2026112100123": "status_handling"}, period=period
     )
     return SimCentre(
-        config, directory=directory, prompts=PromptLengths({"welcome": 4, "main_menu": 6}), default_endpoint=Endpoint(answer_after_s=1)
+        config,
+        directory=directory,
+        prompts=PromptLengths({"welcome": 4, "main_menu": 6}),
+        default_endpoint=Endpoint(answer_after_s=1),
     )
 
 
@@ -93,7 +108,13 @@ def test_unknown_tracking_number_is_asked_again_then_back_to_the_menu() -> None:
     sim.run(120)
     played = prompts_played(sim, leg)
     first = played.index("enter_number")
-    assert played[first : first + 5] == ["enter_number", "status_unknown", "enter_number", "status_unknown", "main_menu"]
+    assert played[first : first + 5] == [
+        "enter_number",
+        "status_unknown",
+        "enter_number",
+        "status_unknown",
+        "main_menu",
+    ]
     assert sim.recorder.calls[0].ivr_path[:6] == ("welcome", "hours", "menu", "status", "menu", "status")
 
 
@@ -125,7 +146,9 @@ def test_collect_stores_digits_in_the_call_data() -> None:
 def test_menu_retries_then_on_fail() -> None:
     sim = build()
     sim.centre.agent_login(agent_id=1)
-    _call, leg = sim.switch.incoming("13800000001", script=CallerScript(on_prompt={"main_menu": "9"}, talk_s=10))
+    _call, leg = sim.switch.incoming(
+        "13800000001", script=CallerScript(on_prompt={"main_menu": "9"}, talk_s=10)
+    )
     sim.run(120)
     played = prompts_played(sim, leg)
     assert played.count("invalid") == 2 and played.count("main_menu") == 3

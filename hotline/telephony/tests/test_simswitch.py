@@ -27,7 +27,15 @@ from hotline.telephony.boundary import (
     Unhold,
 )
 from hotline.telephony.clock import AsyncioClock, SimClock
-from hotline.telephony.simswitch import BUSY, NO_ANSWER, UNAVAILABLE, CallerScript, Endpoint, PromptLengths, SimSwitch
+from hotline.telephony.simswitch import (
+    BUSY,
+    NO_ANSWER,
+    UNAVAILABLE,
+    CallerScript,
+    Endpoint,
+    PromptLengths,
+    SimSwitch,
+)
 
 
 @dataclass
@@ -66,7 +74,9 @@ def test_clock_runs_timers_in_time_then_insertion_order_and_skips_cancelled() ->
 
 def test_incoming_call_play_and_digits_with_interrupt() -> None:
     clock, switch, sink = make(prompts=PromptLengths({"welcome": 3.0, "menu": 4.0}))
-    _call_id, leg = switch.incoming("13800000001", script=CallerScript(on_prompt={"menu": "2"}, press_delay_s=1.0))
+    _call_id, leg = switch.incoming(
+        "13800000001", script=CallerScript(on_prompt={"menu": "2"}, press_delay_s=1.0)
+    )
     clock.run()
     assert isinstance(sink.events[0][1], CallOffered)
     switch.send(Answer(leg))
@@ -104,7 +114,12 @@ def test_originate_behaviours() -> None:
     answered = {e.leg_id: t for t, e in sink.of(LegAnswered)}  # type: ignore[union-attr]
     failed = {e.leg_id: (t, e.cause, e.code) for t, e in sink.of(LegFailed)}  # type: ignore[union-attr]
     assert answered == {"L1": 3.0}
-    assert failed == {"L2": (0.0, "busy", 486), "L3": (15.0, "no_answer", 0), "L4": (0.0, "unavailable", 0), "L5": (15.0, "no_answer", 0)}
+    assert failed == {
+        "L2": (0.0, "busy", 486),
+        "L3": (15.0, "no_answer", 0),
+        "L4": (0.0, "unavailable", 0),
+        "L5": (15.0, "no_answer", 0),
+    }
     assert {e.leg_id for _t, e in sink.of(LegRinging)} == {"L1", "L3", "L5"}  # type: ignore[union-attr]
 
 
@@ -168,7 +183,7 @@ def test_record_ends_when_the_caller_stops_talking_or_at_the_limit() -> None:
 
 
 def test_commands_to_ended_legs_are_ignored_and_logged() -> None:
-    clock, switch, _sink = make()
+    _clock, switch, _sink = make()
     _c, leg = switch.incoming("1")
     switch.send(Answer(leg))
     switch.party_hangup(leg)
