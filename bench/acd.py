@@ -23,11 +23,13 @@ The script prints its figures and writes ``bench/results/acd.json``.
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import gc
 import math
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -370,7 +372,7 @@ class TransferringRecorder:
             sim.clock.call_later(after, transfer)
 
 
-def measure_day(args: argparse.Namespace) -> dict[str, Any]:
+def measure_day(args: argparse.Namespace, recorder_kind: str) -> dict[str, Any]:
     from hotline.callcenter.engine.config import AgentConfig, CentreConfig, QueueConfig
     from hotline.callcenter.engine.memory import MemoryDirectory, MemoryRecorder
     from hotline.callcenter.engine.observer import NullObserver
@@ -381,7 +383,7 @@ def measure_day(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     rng = random.Random(2026)
     django_recorder = None
-    if args.recorder == "django":
+    if recorder_kind == "django":
         django_recorder = _django_recorder()
         inner: Any = django_recorder
     else:
@@ -528,7 +530,7 @@ def measure_day(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {
         "calls_offered": len(arrivals),
         "agents": len(agents),
-        "recorder": args.recorder,
+        "recorder": recorder_kind,
         "setup_s": round(setup_s, 1),
         "run_s": round(run_s, 1),
         "seconds": round(seconds, 1),
@@ -580,6 +582,7 @@ def _day_figures(records: list[Any], recorder: Any, centre: Any) -> dict[str, An
 def _django_recorder() -> Any:
     """Django against a fresh SQLite file, migrated; the product's recorder (or a clear error)."""
     path = Path(tempfile.mkdtemp(prefix="hotline-acd-")) / "acd.sqlite3"
+    atexit.register(shutil.rmtree, path.parent, True)
     os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ["HOTLINE_DEBUG"] = "false"
@@ -600,16 +603,9 @@ def _django_counts() -> dict[str, int]:
 
     counts = {}
     for model in apps.get_app_config("callcenter").get_models():
-        name = model.__name__
-        if name in (
-            "CallRecord",
-            "CallLeg",
-            "QueueEventRow",
-            "AgentStateRow",
-            "Voicemail",
-            "CallbackRequest",
-        ) or name.endswith(("Record", "Event", "Leg", "StateLog", "State")):
-            counts[f"rows_{name}"] = model._default_manager.count()
+        count = model._default_manager.count()
+        if count:
+            counts[f"rows_{model.__name__}"] = count
     return counts
 
 
@@ -650,7 +646,12 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=10_000, help="callers waiting in the routing test")
     parser.add_argument("--samples", type=int, default=2_000, help="timed decisions of each kind")
     parser.add_argument("--day-calls", type=int, default=65_000)
-    parser.add_argument("--recorder", choices=("memory", "django"), default="memory")
+    parser.add_argument(
+        "--recorder",
+        choices=("memory", "django", "both"),
+        default="both",
+        help="the day's recorder: in memory, DjangoRecorder on a fresh SQLite file, or one run of each",
+    )
     parser.add_argument("--out", default=str(RESULTS / "acd.json"))
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -702,14 +703,15 @@ def main() -> None:
         )
         figures["route_arrival_all_busy_p99_us"] = route["arrival_all_busy"]["p99_us"]
     if "day" in parts:
-        log(f"day: start ({args.recorder} recorder)")
-        day = measure_day(args)
-        details["day"] = day
-        key = "beijing_day_sim_s" if args.recorder == "memory" else "beijing_day_sim_s_django_sqlite"
-        figures[key] = day["seconds"]
-        for name in ("service_level_15s_pct", "abandoned", "occupancy_pct"):
-            if name in day:
-                figures[f"day_{name}"] = day[name]
+        for recorder in ("memory", "django") if args.recorder == "both" else (args.recorder,):
+            log(f"day: start ({recorder} recorder)")
+            day = measure_day(args, recorder)
+            details[f"day_{recorder}"] = day
+            key = "beijing_day_sim_s" if recorder == "memory" else "beijing_day_sim_s_django_sqlite"
+            figures[key] = day["seconds"]
+            for name in ("service_level_15s_pct", "abandoned", "occupancy_pct"):
+                if name in day:
+                    figures[f"day_{name}"] = day[name]
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["machine"]["cpu_during_run"] = cpu_share(cpu_before, cpu_times())
     result["seconds"] = round(time.perf_counter() - started, 1)
