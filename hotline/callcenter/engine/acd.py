@@ -113,6 +113,7 @@ class QueueState:
         self.seq = 0
         self.waiting = 0
         self.staffed = 0  # members logged in and not paused
+        self.ready_count = 0
         self.rr_turn = 0
         self.aht_s = 180.0  # handle time estimate (talk + wrap-up), moving average
         self._push_seq = 0

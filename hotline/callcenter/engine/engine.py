@@ -185,8 +185,8 @@ class ContactCentre:
         }
 
     def agent_configure(self, config: AgentConfig) -> None:
-        """Add an agent or change their name, extension and skills (takes effect at once for a
-        logged-out agent, at the next ready for a logged-in one)."""
+        """Add an agent or change their name, extension and skills (at once, also for an agent who
+        is logged in: a ready agent is routed again with the new skills)."""
         for code in config.skills:
             if code not in self.queues:
                 raise EngineError("unknown_queue", f"no queue {code!r}")
@@ -194,11 +194,18 @@ class ContactCentre:
         if session is None:
             session = self.agents[config.agent_id] = AgentSession(config=config, extension=config.extension)
         else:
+            staffed = int(session.state in STAFFED_STATES)
+            ready = int(session.state == AGENT_READY)
+            self._count(session, staffed=-staffed, ready=-ready)
             for code in session.config.skills:
                 self.queues[code].members.pop(config.agent_id, None)
             session.config = config
+            self._count(session, staffed=staffed, ready=ready)
         for code, level in config.skills.items():
             self.queues[code].add_member(config.agent_id, level)
+        if session.state == AGENT_READY:
+            session.version += 1  # entries in the old queues go stale
+            self._agent_ready(session)
 
     # =============================================================================================
     # Switch events
@@ -454,16 +461,24 @@ class ContactCentre:
         )
         was_staffed, staffed = old in STAFFED_STATES, new in STAFFED_STATES
         if was_staffed != staffed:
-            delta = 1 if staffed else -1
-            for code in agent.config.skills:
-                self.queues[code].staffed += delta
+            self._count(agent, staffed=1 if staffed else -1)
+        ready_changed = (old == AGENT_READY) != (new == AGENT_READY)
+        if ready_changed:
+            self._count(agent, ready=1 if new == AGENT_READY else -1)
         if self._observing:
             self.observer.agent_changed(self.agent_view(agent.agent_id))
-            if (old == AGENT_READY) != (new == AGENT_READY) or was_staffed != staffed:
+            if ready_changed or was_staffed != staffed:
                 for code in agent.config.skills:
                     self._queue_changed(self.queues[code])
         if new == AGENT_READY:
             self._agent_ready(agent)
+
+    def _count(self, agent: AgentSession, *, staffed: int = 0, ready: int = 0) -> None:
+        """Keep the staffed and ready counts of the agent's queues (for views and estimates)."""
+        for code in agent.config.skills:
+            queue = self.queues[code]
+            queue.staffed += staffed
+            queue.ready_count += ready
 
     def _agent_ready(self, agent: AgentSession) -> None:
         """An agent became ready: the best call they may take, or into the ready indexes."""
@@ -1581,7 +1596,7 @@ class ContactCentre:
     def queue_view(self, code: str) -> QueueView:
         queue = self._queue(code)
         oldest = queue.oldest_entered()
-        ready = sum(1 for agent_id in queue.members if self.agents[agent_id].state == AGENT_READY)
+        ready = queue.ready_count
         return QueueView(
             code=code,
             name=queue.config.name,

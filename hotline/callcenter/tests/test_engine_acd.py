@@ -321,3 +321,17 @@ def test_announcements_and_music_never_leave_the_caller_in_silence() -> None:
     assert sim.centre.agents[1].no_answers_in_row == 2
     plays = [c for c in sim.switch.log.commands if isinstance(c, Play) and c.leg_id == leg]
     assert all(p.loop for p in plays if p.prompts == ("erhu",))
+
+
+def test_new_skills_take_effect_for_a_ready_agent_and_views_count_ready_and_staffed() -> None:
+    queues = [QueueConfig("LAW"), QueueConfig("GEN")]  # callers go straight to LAW
+    sim = build(queues, [AgentConfig(1, "", "1001", {"GEN": 3})])
+    sim.centre.agent_login(agent_id=1)
+    assert (sim.centre.queue_view("GEN").ready, sim.centre.queue_view("GEN").staffed) == (1, 1)
+    sim.switch.incoming("1", script=CallerScript(talk_s=10))
+    sim.run(5)
+    assert offered_to(sim) == [] and sim.centre.queue_view("LAW").waiting == 1
+    sim.centre.agent_configure(AgentConfig(1, "", "1001", {"GEN": 3, "LAW": 2}))
+    sim.run(2)
+    assert offered_to(sim) == [1]
+    assert sim.centre.queue_view("LAW").staffed == 1 and sim.centre.queue_view("GEN").ready == 0
