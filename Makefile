@@ -80,7 +80,7 @@ bench-workorders: $(VENV)/.installed messages
 	$(PY) bench/workorders.py $(BENCH_ARGS)
 
 ## bench-acd: the contact-centre engine against Erlang C, routing cost with 2,000 agents and 10,000
-## waiting calls, a simulated day of 65,000 calls (about 10 minutes) -> bench/results/acd.json
+## waiting calls, a simulated day of 65,000 calls (about 20 minutes) -> bench/results/acd.json
 bench-acd: $(VENV)/.installed
 	$(PY) bench/acd.py $(BENCH_ARGS)
 

@@ -1,7 +1,7 @@
 """ACD benchmark: the contact-centre engine on the simulated switch, against Erlang C, under a big
 centre's routing load, and through a whole day of a city hotline.
 
-    make bench-acd                        # every part, the sizes of docs/acd.md (about 10 minutes)
+    make bench-acd                        # every part, the sizes of docs/acd.md (about 20 minutes)
     .venv/bin/python bench/acd.py --help  # sizes, parts, output
 
 Parts:
