@@ -165,7 +165,9 @@ def measure_erlang(args: argparse.Namespace) -> dict[str, Any]:
 # ==================================================================================================
 
 
-def measure_route(args: argparse.Namespace) -> dict[str, Any]:
+def measure_route(
+    args: argparse.Namespace, *, agents_n: int = 2000, queues_n: int = 50, waiting_n: int = 0
+) -> dict[str, Any]:
     """2,000 agents in 50 queues (each in 3 queues, levels 1–5), 10,000 callers waiting in the 40
     busy queues; 10 quiet queues have ready agents of their own. Timed: a caller arriving in a quiet
     queue and being offered to an agent (IVR-less flow, routing, offer), a caller arriving in a
@@ -179,16 +181,18 @@ def measure_route(args: argparse.Namespace) -> dict[str, Any]:
     from hotline.telephony.simswitch import CallerScript, Endpoint
 
     rng = random.Random(5)
-    busy_queues = [f"B{i:02d}" for i in range(40)]
-    quiet_queues = [f"Q{i:02d}" for i in range(10)]
+    waiting_n = waiting_n or args.waiting
+    busy_n = agents_n * 9 // 10  # agents of the busy queues; the rest serve the quiet ones
+    busy_queues = [f"B{i:02d}" for i in range(queues_n * 4 // 5)]
+    quiet_queues = [f"Q{i:02d}" for i in range(queues_n - len(busy_queues))]
     queues = tuple(
         QueueConfig(code, wrap_up_s=3600, ring_timeout_s=30, tiers=((0, 3), (20, 1)), vip_priority=10)
         for code in busy_queues + quiet_queues
     )
     agents = []
-    for agent_id in range(1, 2001):
-        pool = quiet_queues if agent_id > 1800 else busy_queues
-        skills = {code: rng.randint(1, 5) for code in rng.sample(pool, 3)}
+    for agent_id in range(1, agents_n + 1):
+        pool = quiet_queues if agent_id > busy_n else busy_queues
+        skills = {code: rng.randint(1, 5) for code in rng.sample(pool, min(3, len(pool)))}
         agents.append(AgentConfig(agent_id, "", str(20000 + agent_id), skills))
     flows = {f"f{q.code}": {"start": "q", "nodes": {"q": {"type": "queue", "queue": q.code}}} for q in queues}
     config = CentreConfig(
@@ -219,10 +223,10 @@ def measure_route(args: argparse.Namespace) -> dict[str, Any]:
         )
         return leg
 
-    for _ in range(1800):  # every busy-queue agent gets a long call
+    for _ in range(busy_n):  # every busy-queue agent gets a long call
         caller(rng.choice(busy_queues))
     sim.run(1)
-    for _ in range(args.waiting):
+    for _ in range(waiting_n):
         caller(rng.choice(busy_queues))
         sim.run(0.01)
     sim.run(1)
@@ -234,7 +238,9 @@ def measure_route(args: argparse.Namespace) -> dict[str, Any]:
     arrive_match: list[float] = []
     arrive_busy: list[float] = []
     ready_match: list[float] = []
-    talking_ids = [a.agent_id for a in centre.agents.values() if a.state == "talking" and a.agent_id <= 1800]
+    talking_ids = [
+        a.agent_id for a in centre.agents.values() if a.state == "talking" and a.agent_id <= busy_n
+    ]
     perf = time.perf_counter_ns
     for i in range(args.samples):
         # a caller arrives in a quiet queue: matched to a ready agent at once
@@ -698,6 +704,12 @@ def main() -> None:
         log("route: start")
         route = measure_route(args)
         details["route"] = route
+        log("route: the same at a tenth of the size")
+        small = measure_route(args, agents_n=200, queues_n=10, waiting_n=args.waiting // 10)
+        details["route_small"] = small
+        figures["route_p99_us_200_agents_1000_waiting"] = max(
+            small["arrival_matched"]["p99_us"], small["agent_ready_matched"]["p99_us"]
+        )
         figures["route_p99_us_2000_agents_10000_waiting"] = max(
             route["arrival_matched"]["p99_us"], route["agent_ready_matched"]["p99_us"]
         )
