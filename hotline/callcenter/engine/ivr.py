@@ -234,6 +234,15 @@ KINDS: dict[str, NodeKind] = {
 }
 
 
+def kind_of(node: Node) -> NodeKind:
+    """The behaviour of a node; an unknown type (a flow saved before a type was removed) ends
+    the call politely rather than failing."""
+    return KINDS.get(str(node.get("type", "")), _UNKNOWN)
+
+
+_UNKNOWN = HangupNode()
+
+
 class Interpreter:
     def __init__(self, host: IvrHost, now_dt: Callable[[], Any]) -> None:
         self.host = host
@@ -272,7 +281,7 @@ class Interpreter:
         state.waiting_input = False
         state.media_id = ""
         call.ivr_path.append(node_id)
-        KINDS[node.get("type", "")].enter(self, call, node)
+        kind_of(node).enter(self, call, node)
 
     def to_human(self, call: Call) -> None:
         state = call.ivr
@@ -307,7 +316,7 @@ class Interpreter:
         if prompts:
             state.media_id = self.host.play(call, prompts, interrupt=True)
         else:
-            KINDS[self._node(call).get("type", "")].media_done(self, call, self._node(call))
+            kind_of(self._node(call)).media_done(self, call, self._node(call))
 
     def wait_input(self, call: Call, timeout_s: float) -> None:
         state = call.ivr
@@ -336,8 +345,8 @@ class Interpreter:
         if state is None or not state.waiting_input:
             return
         node = self._node(call)
-        kind = KINDS.get(node.get("type", ""))
-        if kind is not None and kind.listens:
+        kind = kind_of(node)
+        if kind.listens:
             self._cancel_timer(state)
             kind.digit(self, call, node, digit)
 
@@ -349,7 +358,7 @@ class Interpreter:
         if reason == "stopped" and state.waiting_input:
             return  # a digit interrupted the prompt; the digit drives what follows
         node = self._node(call)
-        KINDS[node.get("type", "")].media_done(self, call, node)
+        kind_of(node).media_done(self, call, node)
 
     def _timeout(self, call: Call, node_id: str) -> None:
         state = call.ivr
@@ -357,7 +366,7 @@ class Interpreter:
             return
         state.timer = None
         node = self._node(call)
-        KINDS[node.get("type", "")].timeout(self, call, node)
+        kind_of(node).timeout(self, call, node)
 
     def stop(self, call: Call) -> None:
         if call.ivr is not None:

@@ -200,3 +200,21 @@ def test_blacklisted_caller_is_refused_or_sent_to_a_given_flow() -> None:
     assert Hangup(refused_leg, "call_rejected") in sim.switch.log.commands
     assert records["nuisance"].ivr_path == ("b",)
     assert prompts_played(sim, nuisance_leg) == ["warning"]
+
+
+def test_a_flow_with_an_unknown_node_type_or_a_missing_node_ends_the_call_politely() -> None:
+    flows = {
+        "main": {
+            "start": "a",
+            "nodes": {"a": {"type": "play", "prompts": ["welcome"], "next": "b"}, "b": {"type": "teleport"}},
+        },
+        "other": {"start": "x", "nodes": {"x": {"type": "play", "prompts": ["welcome"], "next": "gone"}}},
+    }
+    callers = {"sent": CallerInfo("sent", blacklisted=True, blacklist_action="flow:other")}
+    sim = build(flows=flows, callers=callers)
+    sim.switch.incoming("13800000001")
+    sim.switch.incoming("sent")  # reaches "other", whose play leads to a node that is not there
+    sim.run(30)
+    paths = {r.caller: (r.outcome, r.ivr_path) for r in sim.recorder.calls}
+    assert paths == {"13800000001": ("ivr", ("a", "b")), "sent": ("ivr", ("x",))}
+    assert not sim.switch.live_legs()
