@@ -1,7 +1,9 @@
 """``DjangoRecorder``: the engine's ``Recorder`` that writes rows (see ``records.py``).
 
 The engine must never wait on the database, so every report is appended to an in-memory buffer
-and written with ``bulk_create`` in one transaction per batch:
+and written in one transaction per batch (``hotline.core.rows.insert_values``: one prepared
+statement per table run over all its rows; voicemails and callback requests, which are few, with
+``bulk_create``):
 
 - when ``batch_size`` reports are waiting, or ``max_delay_s`` seconds have passed since the last
   write (checked on every report, and by the background thread if ``start()`` was called);
@@ -19,17 +21,17 @@ request (reason ``abandoned``, 呼损回拨) unless the caller already has one o
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Model
+
+from hotline.core.rows import insert_values
 
 from . import records as r
 from .choices import OPEN_CALLBACK_STATES, CallbackReason, Direction
@@ -39,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 20_000
 DEFAULT_DELAY_S = 2.0
-INSERT_CHUNK = 10_000  # rows per executemany
 MAX_FAILURES = 3  # a batch that fails this often is dropped (and logged) so later ones go through
 
 
@@ -241,25 +242,21 @@ class DjangoRecorder:
         callbacks = list(batch.callbacks)
         if self.abandoned_callbacks:
             callbacks.extend(self._abandoned(batch.calls))
-        dt, js = _adapters()
         with transaction.atomic():
-            _insert(
+            insert_values(
                 AgentStateLog,
                 ("agent", "state", "at", "reason", "call_id", "queue", "by"),
-                [
-                    (s.agent_id, s.state, dt(s.at), s.reason[:64], s.call_id, s.queue, s.by)
-                    for s in batch.states
-                ],
+                [(s.agent_id, s.state, s.at, s.reason[:64], s.call_id, s.queue, s.by) for s in batch.states],
             )
-            _insert(
+            insert_values(
                 QueueEventLog,
                 ("kind", "at", "queue", "call_id", "agent", "position", "wait_s", "data"),
                 [
-                    (e.kind, dt(e.at), e.queue, e.call_id, e.agent_id, e.position, e.wait_s, js(e.data))
+                    (e.kind, e.at, e.queue, e.call_id, e.agent_id, e.position, e.wait_s, e.data)
                     for e in batch.events
                 ],
             )
-            _insert(
+            insert_values(
                 CallLeg,
                 (
                     "call_id",
@@ -279,9 +276,9 @@ class DjangoRecorder:
                         leg.leg_id,
                         leg.kind,
                         leg.party[:64],
-                        dt(leg.started_at),
-                        dt(leg.answered_at),
-                        dt(leg.ended_at),
+                        leg.started_at,
+                        leg.answered_at,
+                        leg.ended_at,
                         leg.cause[:32],
                         leg.agent_id,
                         leg.trunk[:64],
@@ -290,7 +287,7 @@ class DjangoRecorder:
                 ],
                 ignore_conflicts=True,
             )
-            _insert(
+            insert_values(
                 CallRecord,
                 CALL_FIELDS,
                 [
@@ -300,20 +297,20 @@ class DjangoRecorder:
                         c.caller[:32],
                         c.called[:32],
                         c.trunk[:64],
-                        dt(c.started_at),
-                        dt(c.ended_at),
+                        c.started_at,
+                        c.ended_at,
                         c.outcome,
                         c.queue,
                         c.agent_id,
-                        dt(c.queued_at),
-                        dt(c.answered_at),
+                        c.queued_at,
+                        c.answered_at,
                         c.wait_s,
                         c.talk_s,
                         c.hold_s,
                         c.transfers,
-                        js(list(c.ivr_path)),
+                        list(c.ivr_path),
                         c.priority,
-                        js(c.data),
+                        c.data,
                     )
                     for c in batch.calls
                 ],
@@ -402,49 +399,3 @@ CALL_FIELDS = (
     "agent", "queued_at", "answered_at", "wait_s", "talk_s", "hold_s", "transfers", "ivr_path", "priority",
     "data",
 )  # fmt: skip
-
-
-def _insert(
-    model: type[Model], names: tuple[str, ...], rows: list[tuple[Any, ...]], *, ignore_conflicts: bool = False
-) -> None:
-    """A bulk insert of ``rows`` (database values in the order of the fields ``names``), like
-    ``bulk_create`` but one prepared statement run over all rows (``executemany``): Django's
-    per-value SQL compilation costs ten times the write itself at a million rows.
-    ``ignore_conflicts`` skips rows that break a unique constraint (``ON CONFLICT DO NOTHING``, on
-    SQLite and PostgreSQL alike)."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    fields: list[Any] = [model._meta.get_field(name) for name in names]
-    columns = ", ".join(quote(f.column) for f in fields)
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"  # noqa: S608
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    with connection.cursor() as cursor:
-        for i in range(0, len(rows), INSERT_CHUNK):
-            cursor.executemany(sql, rows[i : i + INSERT_CHUNK])
-
-
-def _sqlite_datetime(value: datetime | None) -> str | None:
-    """An aware datetime as Django stores it in SQLite: the text of its naive UTC time."""
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return str(value.replace(tzinfo=None))
-
-
-def _sqlite_json(value: Any) -> str:
-    return json.dumps(value) if value else ("[]" if isinstance(value, list) else "{}")
-
-
-def _adapters() -> tuple[Callable[[datetime | None], Any], Callable[[Any], Any]]:
-    """How datetimes and JSON become query parameters on this connection, as Django's fields do it."""
-    if connection.vendor == "sqlite":
-        return _sqlite_datetime, _sqlite_json
-    adapt_dt = connection.ops.adapt_datetimefield_value
-    json_field = QueueEventLog._meta.get_field("data")
-    return (
-        lambda value: None if value is None else adapt_dt(value),
-        lambda value: json_field.get_db_prep_save(value, connection),  # type: ignore[union-attr]
-    )
