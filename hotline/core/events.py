@@ -39,21 +39,9 @@ def relay_running() -> bool:
     return task is not None and not task.done()
 
 
-def publish_now(group: str, event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    if _layer_is_local(layer) and not relay_running():
-        from .models import LiveEvent
-
-        LiveEvent.objects.create(group=group, payload=event)
-        return
-    async_to_sync(layer.group_send)(group, {"type": "live.event", "event": event})
-
-
 def publish(group: str, event: dict[str, Any]) -> None:
     """Send ``event`` to every socket in ``group`` once the current transaction has committed."""
-    transaction.on_commit(lambda: publish_now(group, event))
+    publish_many([(group, event)])
 
 
 def publish_many_now(events: list[tuple[str, dict[str, Any]]]) -> None:
