@@ -268,12 +268,10 @@ def agent_orders(user: Any) -> OrdersPanel:
 
 def dispatcher_orders(user: Any) -> OrdersPanel:
     """The centre's queues with their counts, and the orders waiting longest for dispatch."""
-    from hotline.workorders.selectors import centre_queue
+    from hotline.workorders.selectors import LIST_RELATED, centre_queue
     from hotline.workorders.views import order_rows, queue_tabs
 
-    oldest = centre_queue(queue="dispatch").select_related(
-        "request_type", "category__parent__parent", "region", "lead_unit"
-    )[:HOME_ORDERS]
+    oldest = centre_queue(queue="dispatch").select_related(*LIST_RELATED)[:HOME_ORDERS]
     return OrdersPanel(links=queue_tabs(user), rows=order_rows(oldest))
 
 

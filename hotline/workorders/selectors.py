@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -18,6 +18,25 @@ from hotline.taxonomy.models import Category
 
 from .choices import ACTIVE_ASSIGNMENT_STATES, OPEN_STATES, AssignmentRole, OrderState
 from .models import Assignment, OrderEvent, WorkOrder
+
+
+@overload
+def each(
+    orders: QuerySet[WorkOrder], change: Callable[[QuerySet[WorkOrder]], QuerySet[WorkOrder]]
+) -> QuerySet[WorkOrder]: ...
+@overload
+def each(orders: OrderUnion, change: Callable[[QuerySet[WorkOrder]], QuerySet[WorkOrder]]) -> OrderUnion: ...
+def each(
+    orders: QuerySet[WorkOrder] | OrderUnion, change: Callable[[QuerySet[WorkOrder]], QuerySet[WorkOrder]]
+) -> QuerySet[WorkOrder] | OrderUnion:
+    """``change`` (``select_related``, ``annotate``…) applied to a list of orders, whether it is
+    one queryset or an ``OrderUnion`` of several."""
+    return orders.map(change) if isinstance(orders, OrderUnion) else change(orders)
+
+
+def _scope_units(scope: DataScope) -> list[int]:
+    """The ids of the units in a unit's data scope: the unit and the units under it."""
+    return list(Unit.objects.filter(scope.q(unit_field=SELF)).values_list("id", flat=True))
 
 
 def orders_visible_to(user: Any) -> QuerySet[WorkOrder]:
@@ -33,7 +52,7 @@ def orders_visible_to(user: Any) -> QuerySet[WorkOrder]:
         return qs  # the centre, or a leader of the whole city
     if scope.is_empty:
         return qs.none()
-    unit_ids = list(Unit.objects.filter(scope.q(unit_field=SELF)).values_list("id", flat=True))
+    unit_ids = _scope_units(scope)
     cond = Q(pk__in=Assignment.objects.filter(unit_id__in=unit_ids).values("order_id"))
     if scope.region_path:
         region_ids = list(
@@ -142,15 +161,6 @@ class OrderUnion:
         return iter(self[0:None])
 
 
-def unit_scope_units(unit: Any) -> list[int]:
-    """The unit and the active units under it (a street office and its communities)."""
-    return list(
-        Unit.objects.filter(Q(pk=unit.pk) | Q(path__startswith=unit.path, active=True)).values_list(
-            "id", flat=True
-        )
-    )
-
-
 def orders_search(user: Any, f: OrderFilter) -> QuerySet[WorkOrder] | OrderUnion:
     """The search screen's list, newest first: ``orders_visible_to`` filtered by ``f`` — except
     that for a unit's staff it lists the orders their unit (and the units under it) holds now, as
@@ -163,28 +173,40 @@ def orders_search(user: Any, f: OrderFilter) -> QuerySet[WorkOrder] | OrderUnion
     unit = getattr(user, "unit", None)
     if f.number or unit is None or scope.everything or scope.region_path:
         return orders_filter(orders_visible_to(user), f).order_by(*order)
-    unit_ids = unit_scope_units(unit)
-    assisting = list(
+    unit_ids = _scope_units(scope)
+    return _held(unit_ids, _assisting(unit_ids), lambda qs: orders_filter(qs, f), order)
+
+
+def _assisting(unit_ids: list[int]) -> list[int]:
+    return list(
         Assignment.objects.filter(
             unit_id__in=unit_ids, role=AssignmentRole.ASSIST, state__in=ACTIVE_ASSIGNMENT_STATES
         ).values_list("order_id", flat=True)
     )
-    lead = orders_filter(WorkOrder.objects.filter(lead_unit_id__in=unit_ids), f)
-    if not assisting:
-        return lead.order_by(*order)
-    others = orders_filter(WorkOrder.objects.filter(pk__in=assisting).exclude(lead_unit_id__in=unit_ids), f)
-    return OrderUnion([lead, others], order)
 
 
 def unit_assisting(unit: Any) -> list[int]:
     """The orders ``unit`` assists in now (协办): few, so they are listed once per page."""
-    return list(
-        Assignment.objects.filter(
-            unit=unit, role=AssignmentRole.ASSIST, state__in=ACTIVE_ASSIGNMENT_STATES
-        ).values_list("order_id", flat=True)
-    )
+    return _assisting([unit.pk])
 
 
+def _held(
+    unit_ids: list[int],
+    assisting: list[int],
+    narrow: Callable[[QuerySet[WorkOrder]], QuerySet[WorkOrder]],
+    order: Sequence[str],
+) -> QuerySet[WorkOrder] | OrderUnion:
+    """The orders led by ``unit_ids`` and those in ``assisting`` led elsewhere, each narrowed by
+    ``narrow``: one queryset when there are no assisting orders, else two parts."""
+    lead = narrow(WorkOrder.objects.filter(lead_unit_id__in=unit_ids))
+    if not assisting:
+        return lead.order_by(*order)
+    others = narrow(WorkOrder.objects.filter(pk__in=assisting).exclude(lead_unit_id__in=unit_ids))
+    return OrderUnion([lead, others], order)
+
+
+# What a row of any order list shows, read in the same query.
+LIST_RELATED = ("request_type", "category__parent__parent", "region", "lead_unit")
 INBOX_BOXES = ("to_sign", "handling", "near_deadline", "overdue", "answered")
 
 
@@ -216,11 +238,7 @@ def unit_inbox(
         return WorkOrder.objects.filter(cond, lead_unit=unit).order_by("-answered_at", "-id")
     else:
         raise ValueError(box)
-    lead = WorkOrder.objects.filter(cond, lead_unit=unit)
-    if not assisting:
-        return lead.order_by(*order)
-    others = WorkOrder.objects.filter(cond, pk__in=assisting).exclude(lead_unit=unit)
-    return OrderUnion([lead, others], order)
+    return _held([unit.pk], assisting, lambda qs: qs.filter(cond), order)
 
 
 def unit_nearest(*, unit: Any, assisting: list[int] | None = None, limit: int = 10) -> list[WorkOrder]:
@@ -228,11 +246,13 @@ def unit_nearest(*, unit: Any, assisting: list[int] | None = None, limit: int = 
     if assisting is None:
         assisting = unit_assisting(unit)
     held = [OrderState.PENDING_SIGN, OrderState.HANDLING]
-    parts = [WorkOrder.objects.filter(lead_unit=unit, state__in=held)]
-    if assisting:
-        parts.append(WorkOrder.objects.filter(pk__in=assisting, state__in=held).exclude(lead_unit=unit))
-    related = ("request_type", "category__parent__parent", "region", "lead_unit")
-    return OrderUnion(parts, ("due_at", "id")).map(lambda qs: qs.select_related(*related))[0:limit]
+    orders = _held(
+        [unit.pk],
+        assisting,
+        lambda qs: qs.filter(state__in=held).select_related(*LIST_RELATED),
+        ("due_at", "id"),
+    )
+    return list(orders[0:limit])
 
 
 def inbox_counts(

@@ -49,13 +49,11 @@ def deadlines_scan(*, now: datetime | None = None) -> dict[int, int]:
     Returns how many orders reached each level. Highest level first, so an order past several
     thresholds at once gets only the highest."""
     now = now or timezone.now()
-    mark = DeadlineScanMark.objects.filter(name=MARK).values_list("scanned_to", flat=True).first()
-    since = mark if mark is not None and mark < now else None
-    reached: dict[int, int] = {}
+    since = DeadlineScanMark.objects.filter(name=MARK).values_list("scanned_to", flat=True).first()
+    reached = {int(level): 0 for level, _column in LEVELS}
+    if since is not None and since >= now:
+        return reached  # already scanned up to ``now`` (or later)
     for level, column in LEVELS:
-        reached[int(level)] = 0
-        if mark is not None and since is None:
-            continue  # already scanned up to ``now`` (or later)
         qs = WorkOrder.objects.filter(**{f"{column}__lte": now}, state__in=RUNNING_STATES)
         if since is not None:
             qs = qs.filter(**{f"{column}__gt": since})
@@ -76,7 +74,7 @@ def deadlines_scan(*, now: datetime | None = None) -> dict[int, int]:
                     centre.append(number)
         if by_unit or centre:  # one digest per unit (and one for the centre) per level and scan
             _tell(by_unit=dict(by_unit), centre=centre, level=int(level))
-    _advance_mark(mark, now)
+    _advance_mark(since, now)
     return reached
 
 
@@ -85,7 +83,7 @@ def _advance_mark(mark: datetime | None, now: datetime) -> None:
     cannot move it back."""
     if mark is None:
         DeadlineScanMark.objects.get_or_create(name=MARK, defaults={"scanned_to": now})
-    elif mark < now:
+    else:
         DeadlineScanMark.objects.filter(name=MARK, scanned_to__lt=now).update(scanned_to=now)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any, cast, overload
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -52,11 +52,13 @@ from .choices import (
 )
 from .models import Attachment, Extension, Instruction, OrderEvent, OrderLink, WorkOrder
 from .selectors import (
+    LIST_RELATED,
     OrderFilter,
     OrderUnion,
     caller_lookup,
     centre_queue,
     citizen_fields,
+    each,
     history_for,
     inbox_counts,
     orders_search,
@@ -103,17 +105,9 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
-def _related(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
-    return qs.select_related("request_type", "category__parent__parent", "region", "lead_unit")
-
-
-@overload
-def _list_related(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]: ...
-@overload
-def _list_related(qs: OrderUnion) -> OrderUnion: ...
-def _list_related(qs: QuerySet[WorkOrder] | OrderUnion) -> QuerySet[WorkOrder] | OrderUnion:
-    """What a row of any order list shows, in the same query."""
-    return qs.map(_related) if isinstance(qs, OrderUnion) else _related(qs)
+def _list_related(orders: Any) -> Any:
+    """What a row of any order list shows, in the same query (a queryset or an ``OrderUnion``)."""
+    return each(orders, lambda qs: qs.select_related(*LIST_RELATED))
 
 
 # --- Deadlines as people read them ---------------------------------------------------------------
@@ -1141,12 +1135,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if unit is not None:
         assisting = unit_assisting(unit)
         instructed = Exists(Instruction.objects.filter(order=OuterRef("pk")))
-        orders = unit_inbox(unit=unit, box=box, assisting=assisting)
-        if isinstance(orders, OrderUnion):
-            listed: Any = orders.map(lambda qs: _related(qs).annotate(instructed=instructed))
-        else:
-            listed = _related(orders).annotate(instructed=instructed)
-        page = _page(request, listed)
+        orders = each(
+            unit_inbox(unit=unit, box=box, assisting=assisting),
+            lambda qs: qs.select_related(*LIST_RELATED).annotate(instructed=instructed),
+        )
+        page = _page(request, orders)
         context.update(
             tabs=inbox_tabs(unit, assisting),
             page=page,
