@@ -116,3 +116,20 @@ def audited_save(obj: models.Model, *, note: str = "", actor: Any = None) -> dic
         actor=actor,
     )
     return before
+
+
+def audited_delete(obj: models.Model, *, note: str = "", actor: Any = None) -> None:
+    """Delete ``obj`` and append its delete row with the values it had. Call inside the
+    service's transaction (a PROTECT refusal leaves nothing behind)."""
+    before = snapshot(obj)
+    repr_, pk = str(obj), obj.pk
+    obj.delete()
+    audit_record(
+        action=AuditAction.DELETE,
+        object_type=obj._meta.label_lower,
+        object_id=str(pk),
+        object_repr=repr_,
+        before=before,
+        note=note,
+        actor=actor,
+    )

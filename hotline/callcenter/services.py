@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotline.audit.models import AuditAction
-from hotline.audit.services import audit_record, audited_save, snapshot
+from hotline.audit.services import audit_record, audited_delete, audited_save
 from hotline.core.errors import Conflict, Forbidden, ValidationFailed
 
 from .choices import (
@@ -95,18 +95,7 @@ def normalize_number(value: str) -> str:
 @transaction.atomic
 def object_delete(*, obj: Model, actor: Any = None, note: str = "") -> None:
     """Delete a configuration row (refused by PROTECT while anything refers to it)."""
-    before = snapshot(obj)
-    repr_, pk = str(obj), obj.pk
-    obj.delete()
-    audit_record(
-        action=AuditAction.DELETE,
-        object_type=obj._meta.label_lower,
-        object_id=str(pk),
-        object_repr=repr_,
-        before=before,
-        note=note,
-        actor=_actor(actor),
-    )
+    audited_delete(obj, note=note, actor=_actor(actor))
 
 
 # --- IVR flows and hotline numbers ---------------------------------------------------------------

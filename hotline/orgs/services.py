@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from hotline.audit.models import AuditAction
-from hotline.audit.services import audit_record, audited_save, snapshot
+from hotline.audit.services import audit_record, audited_delete, audited_save, snapshot
 from hotline.core.errors import ValidationFailed
 
 from .choices import CHILD_LEVEL, RegionLevel
@@ -138,14 +138,4 @@ def duty_save(*, duty: DutyAssignment, note: str = "") -> DutyAssignment:
 @transaction.atomic
 def object_delete(*, obj: Any, note: str = "") -> None:
     """Delete a region, unit or duty entry (refused by PROTECT while anything refers to it)."""
-    before = snapshot(obj)
-    repr_, pk = str(obj), obj.pk
-    obj.delete()
-    audit_record(
-        action=AuditAction.DELETE,
-        object_type=obj._meta.label_lower,
-        object_id=str(pk),
-        object_repr=repr_,
-        before=before,
-        note=note,
-    )
+    audited_delete(obj, note=note)

@@ -12,8 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from hotline.audit.models import AuditAction
-from hotline.audit.services import audit_record, audited_save, snapshot
+from hotline.audit.services import audited_delete, audited_save
 from hotline.core.errors import ValidationFailed
 from hotline.taxonomy.models import Category
 
@@ -192,14 +191,4 @@ def calendar_object_delete(*, obj: Any, note: str = "") -> None:
         raise ValidationFailed(_("The working day needs at least one working period."))
     if not isinstance(obj, CalendarDay | WorkingHours | DeadlineRule):
         raise TypeError(f"not a calendar object: {type(obj).__name__}")
-    before = snapshot(obj)
-    repr_, pk = str(obj), obj.pk
-    obj.delete()
-    audit_record(
-        action=AuditAction.DELETE,
-        object_type=obj._meta.label_lower,
-        object_id=str(pk),
-        object_repr=repr_,
-        before=before,
-        note=note,
-    )
+    audited_delete(obj, note=note)
