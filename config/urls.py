@@ -23,6 +23,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("hotline.accounts.urls")),
+    path("callcenter/", include("hotline.callcenter.urls")),
     path("notify/", include("hotline.notify.urls")),
     path("orders/export/", include("hotline.workorders.export_urls")),
     path("orders/", include("hotline.workorders.urls")),
