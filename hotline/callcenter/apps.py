@@ -6,3 +6,8 @@ class CallCenterConfig(AppConfig):
     name = "hotline.callcenter"
     label = "callcenter"
     verbose_name = _("Contact centre")
+
+    def ready(self) -> None:
+        from . import signals
+
+        signals.connect()

@@ -83,7 +83,9 @@ class DjangoRecorder:
         short_abandon_s: float | None = None,
         abandoned_callbacks: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        on_written: Callable[[int, int], None] | None = None,
     ) -> None:
+        self.on_written = on_written  # (voicemails, callback requests) after each write
         self.batch_size = batch_size
         self.max_delay_s = max_delay_s
         self.abandoned_callbacks = abandoned_callbacks
@@ -320,6 +322,11 @@ class DjangoRecorder:
             CallbackRequest.objects.bulk_create(
                 [CallbackRequest(**c) for c in callbacks], ignore_conflicts=True
             )
+        if self.on_written is not None and (batch.voicemails or callbacks):
+            try:
+                self.on_written(len(batch.voicemails), len(callbacks))
+            except Exception:
+                logger.exception("after writing contact-centre records")
         return batch.size() + len(callbacks) - len(batch.callbacks)
 
     def _abandoned(self, calls: list[r.CallRecord]) -> list[dict[str, Any]]:

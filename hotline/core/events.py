@@ -22,12 +22,23 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
+SWITCH_GROUP = "switch"  # commands for the switch process (docs/desktop.md)
 RELAY_INTERVAL_S = 0.25
 RELAY_BATCH = 500
 KEEP = timedelta(hours=1)
 
 # Set in the process that relays (the web process, once a socket has connected).
 _relay: dict[str, Any] = {"task": None}
+# Set when the switch listens on this process's own in-memory layer (a single-process setup, tests).
+_switch_here: dict[str, bool] = {"on": False}
+
+
+def switch_listens_here(on: bool = True) -> None:
+    _switch_here["on"] = on
+
+
+def _switch_by_table(layer: Any) -> bool:
+    return layer is None or (_layer_is_local(layer) and not _switch_here["on"])
 
 
 def _layer_is_local(layer: Any) -> bool:
@@ -57,6 +68,32 @@ def publish_many_now(events: list[tuple[str, dict[str, Any]]]) -> None:
         async_to_sync(layer.group_send)(group, {"type": "live.event", "event": event})
 
 
+def switch_send_now(command: dict[str, Any]) -> None:
+    """Hand a command to the switch process: through the shared layer, or (embedded default) as a
+    ``LiveEvent`` row the switch reads, whether or not this process relays."""
+    layer = get_channel_layer()
+    if _switch_by_table(layer):
+        from .models import LiveEvent
+
+        LiveEvent.objects.create(group=SWITCH_GROUP, payload=command)
+        return
+    async_to_sync(layer.group_send)(SWITCH_GROUP, {"type": "switch.command", "command": command})
+
+
+async def switch_send_async(command: dict[str, Any]) -> None:
+    """``switch_send_now`` from async code (the websocket consumer)."""
+    layer = get_channel_layer()
+    if _switch_by_table(layer):
+        await database_sync_to_async(switch_send_now)(command)
+        return
+    await layer.group_send(SWITCH_GROUP, {"type": "switch.command", "command": command})
+
+
+def switch_send(command: dict[str, Any]) -> None:
+    """``switch_send_now`` once the current transaction has committed (configuration changes)."""
+    transaction.on_commit(lambda: switch_send_now(command))
+
+
 def publish_many(events: list[tuple[str, dict[str, Any]]]) -> None:
     """``publish`` for many events at once (one outbox insert in the embedded default)."""
     transaction.on_commit(lambda: publish_many_now(events))
@@ -68,6 +105,7 @@ def _fetch(after: int) -> list[tuple[int, str, Any]]:
 
     return list(
         LiveEvent.objects.filter(id__gt=after)
+        .exclude(group=SWITCH_GROUP)
         .order_by("id")
         .values_list("id", "group", "payload")[:RELAY_BATCH]
     )

@@ -59,6 +59,7 @@ BUSY = "busy"
 NO_ANSWER = "no_answer"
 UNAVAILABLE = "unavailable"
 REJECT = "rejected"
+MANUAL = "manual"  # rings until ``far_answer`` (a person answers on a screen) or the timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,13 +160,13 @@ class SimSwitch:
         clock: Clock | None = None,
         sink: EventSink | None = None,
         prompts: PromptLengths | None = None,
-        default_endpoint: Endpoint | None = None,
+        default_endpoint: EndpointRule | None = None,
         keep_commands: bool = True,
     ) -> None:
         self.clock: Clock = clock if clock is not None else SimClock()
         self.sink = sink
         self.prompts = prompts or PromptLengths()
-        self.default_endpoint = default_endpoint or Endpoint()
+        self.default_endpoint: EndpointRule = default_endpoint or Endpoint()
         self.endpoints: dict[str, EndpointRule] = {}
         self.legs: dict[str, SimLeg] = {}
         self.log = CommandLog()
@@ -239,6 +240,15 @@ class SimSwitch:
         leg = self.legs[leg_id]
         for i, key in enumerate(keys):
             self._later(leg, i * gap_s, lambda key=key: self._digit(leg, key))  # type: ignore[misc]
+
+    def far_answer(self, leg_id: str) -> bool:
+        """The far end of an originated leg that is still ringing answers now (a person pressing
+        "answer" on a soft phone); ``False`` if the leg is not ringing any more."""
+        leg = self.legs.get(leg_id)
+        if leg is None or leg.state != LEG_CALLING:
+            return False
+        self._far_answers(leg)
+        return True
 
     def party_hangup(self, leg_id: str, cause: str = "normal") -> None:
         """The party on ``leg_id`` hangs up now (reported as ``LegHungUp``)."""

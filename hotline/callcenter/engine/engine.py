@@ -1187,6 +1187,20 @@ class ContactCentre:
                 call_id=call.call_id, agent_id=agent_id, data=call.data, draft=call.draft
             )
 
+    def call_link_order(self, *, agent_id: int, number: str) -> None:
+        """A work order taken on this call: its tracking number goes into the call's data (and so
+        into the call record), once."""
+        if not number:
+            raise EngineError("bad_value", "a tracking number is needed")
+        _agent, call = self._agent_call(agent_id)
+        orders = call.data.setdefault("orders", [])
+        if number not in orders:
+            orders.append(number)
+        if self._observing:
+            self.observer.call_changed(
+                call_id=call.call_id, agent_id=agent_id, data=call.data, draft=call.draft
+            )
+
     def call_transfer(self, *, agent_id: int, target: str) -> None:
         """Blind transfer (盲转) to ``agent:<id>``, ``queue:<code>``, ``tel:<number>`` or ``ivr``
         (back to the menu the caller left with 0). The draft goes with the call."""
