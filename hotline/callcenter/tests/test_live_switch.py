@@ -31,7 +31,6 @@ from hotline.callcenter.models import (
     IvrFlow,
     PauseReason,
     Queue,
-    QueueMembership,
     Seat,
 )
 from hotline.callcenter.runtime import LayerBus, Outbox, SwitchService, TableBus
