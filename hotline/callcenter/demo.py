@@ -92,6 +92,7 @@ SEATS = [
 # username → seat, and skill level by queue code ("*": every region queue)
 AGENTS = {
     "agent_li": ("8001", {"GENERAL": 4, "ENTERPRISE": 3, "COMPLAINT": 2, "*": 3}),
+    "agent_zhang": ("8002", {"GENERAL": 4, "COMPLAINT": 4, "*": 2}),
     "supervisor_chen": ("8101", {"GENERAL": 5, "COMPLAINT": 5, "ENTERPRISE": 5}),
 }
 LIST_ENTRIES = [

@@ -32,6 +32,7 @@ DEMO_PASSWORD = "Hotline#2026"  # noqa: S105 - published demo password, demo dat
 # username, role, full name, unit code — one user per role.
 DEMO_USERS = [
     ("agent_li", "agent", "李晓", "CENTRE"),
+    ("agent_zhang", "agent", "张伟", "CENTRE"),
     ("supervisor_chen", "supervisor", "陈静", "CENTRE"),
     ("dispatcher_zhou", "dispatcher", "周敏", "CENTRE"),
     ("handler_wang", "handler", "王强", "ST-990101"),
