@@ -24,7 +24,7 @@ runuser -u hotline -- make vendor messages
 set -a; . /etc/hotline/hotline.env; set +a
 runuser -u hotline --preserve-environment -- .venv/bin/python manage.py migrate --noinput
 runuser -u hotline --preserve-environment -- .venv/bin/python manage.py collectstatic --noinput -v 0
-install -m 0644 deploy/systemd/hotline-web@.service deploy/systemd/hotline-jobs.service deploy/systemd/hotline.target /etc/systemd/system/
+install -m 0644 deploy/systemd/hotline-web@.service deploy/systemd/hotline-jobs.service deploy/systemd/hotline-switch.service deploy/systemd/hotline.target /etc/systemd/system/
 install -m 0644 deploy/nginx/hotline.conf /etc/nginx/sites-available/hotline.conf
 ln -sf /etc/nginx/sites-available/hotline.conf /etc/nginx/sites-enabled/hotline.conf
 systemctl daemon-reload
