@@ -17,6 +17,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True  # a web process started by a test serves static files from the sources
 
 # Close connections after each use, so threads (websocket consumers, the live server) leave none
 # open and PostgreSQL can drop the test database at the end.
