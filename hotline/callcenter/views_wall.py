@@ -172,7 +172,7 @@ def _common_texts() -> dict[str, Any]:
             "permission_denied": _("You may not do this."),
             "switch_down": _("Switch not connected"),
         },
-        "error_prefix": _("Failed: %(action)s"),
+        "error_prefix": _("%(action)s failed: %(message)s"),
         "offline": _("The live connection is down; reconnecting…"),
         "switch_down": _("Switch not connected"),
     }

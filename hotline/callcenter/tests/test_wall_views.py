@@ -140,7 +140,14 @@ def test_wall_config_lists_active_queues_members_reasons_and_own_seat(people: An
     # the supervisor's extension field is prefilled with their default seat
     field = re.search(r'<input[^>]*data-testid="monitor-extension"[^>]*>', html)
     assert field and 'value="8101"' in field.group(0)
-    for testid in ("wall-agents", "wall-queues", "wall-stats", "switch-down", "wall-alert", "wall-fullscreen"):
+    for testid in (
+        "wall-agents",
+        "wall-queues",
+        "wall-stats",
+        "switch-down",
+        "wall-alert",
+        "wall-fullscreen",
+    ):
         assert f'data-testid="{testid}"' in html
     # the rows the script clones carry every action button
     for testid in ("btn-listen", "btn-whisper", "btn-barge", "btn-release", "btn-force-pause"):
@@ -168,7 +175,11 @@ def day(people: Any, queues: Any) -> None:
         if end_kind:
             agent = li if end_kind == r.QE_CONNECT else None
             QueueEventLog.objects.create(
-                kind=end_kind, at=entered + timedelta(seconds=wait_s), queue=queue, call_id=call, agent_id=agent
+                kind=end_kind,
+                at=entered + timedelta(seconds=wait_s),
+                queue=queue,
+                call_id=call,
+                agent_id=agent,
             )
 
     visit("c0", "GENERAL", cst(23, 59, 30, day=20), r.QE_CONNECT, 10)
@@ -236,7 +247,12 @@ def test_wall_stats_just_before_midnight_leaves_out_the_next_day(people: Any, da
     with time_machine.travel(cst(23, 59, 59, day=20), tick=False):
         html = client_for(people.chen).get(reverse("callcenter:wall_stats")).content.decode()
     general = row_figures(html, "stats-GENERAL")
-    assert (general["offered"], general["answered"], general["sl"], general["asa"]) == ("1", "1", "100.0%", "10.0")
+    assert (general["offered"], general["answered"], general["sl"], general["asa"]) == (
+        "1",
+        "1",
+        "100.0%",
+        "10.0",
+    )
     assert cell(html, "stats-calls-total") == "1"
 
 

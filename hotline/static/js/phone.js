@@ -20,6 +20,7 @@
   var KEYS = "0123456789*#";
 
   var leg = null; // the current call's leg id
+  var pastLegs = {}; // legs of the calls that ended: late news of them is ignored
   var state = "idle"; // idle / dialing / ringing / answered / ended
   var dialRef = null;
   var lastPlaying = "";
@@ -215,6 +216,7 @@
     hangupTimer = window.setTimeout(function () {
       // the switch said nothing: end the call on this side so the next one can be placed
       if (leg === hungLeg && state !== "ended") {
+        pastLegs[hungLeg] = true;
         leg = null;
         setState("ended");
       }
@@ -222,6 +224,7 @@
   }
 
   function onPhone(data) {
+    if (data.leg_id && pastLegs[data.leg_id]) return;
     var mine = data.leg_id && data.leg_id === leg;
     var answersDial = !leg && state === "dialing" && (!data.ref || data.ref === dialRef);
     if (!mine && !answersDial) return;
@@ -234,6 +237,7 @@
     showHears(data.hears || []);
     if (data.state === "ended") {
       window.clearTimeout(hangupTimer);
+      if (leg) pastLegs[leg] = true;
       leg = null;
       root.setAttribute("data-leg-id", "");
     }
