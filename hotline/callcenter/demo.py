@@ -49,7 +49,8 @@ MAIN_FLOW: dict[str, Any] = {
         "vm": {"type": "voicemail", "prompts": ["leave_message"], "max_seconds": 120, "next": "bye"},
         "q_general": {"type": "queue", "queue": "GENERAL"},
         "q_enterprise": {"type": "queue", "queue": "ENTERPRISE"},
-        "night_msg": {"type": "play", "prompts": ["closed"], "next": "vm"},
+        # 12345 answers around the clock: at night and on holidays a notice, then the same menu.
+        "night_msg": {"type": "play", "prompts": ["night_service"], "next": "menu"},
         "bye": {"type": "hangup", "prompts": ["goodbye"]},
     },
 }
