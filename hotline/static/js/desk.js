@@ -30,8 +30,10 @@
   var CHECK_FIELDS = ["anonymous", "confidential", "complex_case"];
   var PICKER_FIELDS = ["category", "region"];
 
+  // The server's clock minus this workstation's, from the time the page was rendered. The page's
+  // own load time is in it too, so only a real difference (a workstation's clock set wrong) counts.
   var serverSkew = Date.parse(root.getAttribute("data-server-now")) - Date.now();
-  if (isNaN(serverSkew)) serverSkew = 0;
+  if (isNaN(serverSkew) || Math.abs(serverSkew) < 5000) serverSkew = 0;
 
   var desk = {
     agent: null, // the last cc.agent body for this user (null: unknown or not an agent)
