@@ -142,6 +142,9 @@ def test_wall_renders_the_snapshot_and_live_updates(session: BrowserSession, cen
     assert general.locator(tid("queue-agents")).inner_text().replace(" ", "") == "1/3"
     assert page.locator(tid("queue-COMPLAINT")).locator(tid("queue-longest")).inner_text() == "—"
     assert "13700001111" in page.locator(tid("waiting-C9")).inner_text()
+    # the placeholders of an empty wall are gone
+    assert not page.locator("[data-agents-empty]").is_visible()
+    assert not page.locator("[data-waiting-empty]").is_visible()
     # summary counts per state
     assert page.locator(tid("summary-talking")).locator("[data-count]").inner_text() == "1"
     assert page.locator(tid("summary-ready")).locator("[data-count]").inner_text() == "1"
