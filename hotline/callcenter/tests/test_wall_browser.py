@@ -244,7 +244,12 @@ def test_wall_actions_send_the_protocol(session: BrowserSession, centre: dict[st
     waiting.locator(tid("btn-take")).click()
     assert [(m["call_id"], m["agent_id"]) for m in sent(session, "take")] == [("C9", centre["zhou"])]
 
-    # an error from the switch shows in the alert
+    # an error from the switch shows in the alert; one for another page of the user does not
+    inject(
+        session, {"type": "cc.error", "action": "answer", "code": "no_call", "message": "", "ref": "desk-1"}
+    )
+    inject(session, {"type": "cc.error", "action": "hold", "code": "no_call", "message": ""})
+    assert not page.locator(tid("wall-alert")).is_visible()
     ref = sent(session, "take")[0]["ref"]
     inject(session, {"type": "cc.error", "action": "take", "code": "not_ready", "message": "x", "ref": ref})
     alert = page.locator(tid("wall-alert"))

@@ -250,6 +250,8 @@
     if (data.type === "cc.phone") {
       onPhone(data);
     } else if (data.type === "cc.error") {
+      // errors go to every page of the user: show those of this page's requests only
+      if (data.ref !== undefined && data.ref !== null && !refs[data.ref]) return;
       var action = refs[data.ref] || data.action || "";
       if (action.indexOf("phone_") !== 0) return;
       showAlert(

@@ -488,6 +488,9 @@
   }
 
   function showError(data) {
+    // errors go to every page of the user: show those of this page's requests only
+    if (data.ref !== undefined && data.ref !== null && !refs[data.ref]) return;
+    if ((data.ref === undefined || data.ref === null) && !T.actions[data.action]) return;
     var action = refs[data.ref] || data.action || "";
     var actionLabel = T.actions[action] || action;
     var text = T.errors[data.code] || data.message || data.code || "";
