@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from hotline.accounts.models import User
@@ -60,7 +60,7 @@ STATE_LABELS = {
     AgentState.TALKING: _("Talking"),
     AgentState.HOLD: _("On hold"),
     AgentState.WRAP_UP: _("Wrap-up"),
-    AgentState.PAUSED: _("Break"),
+    AgentState.PAUSED: pgettext_lazy("soft phone", "Break"),
     AgentState.LOCKED: _("Locked"),
     AgentState.OFF_HOOK: _("Off hook"),
     "login": _("Logging in"),
@@ -97,15 +97,14 @@ def _texts() -> dict[str, Any]:
         "states": {str(k): str(v) for k, v in STATE_LABELS.items()},
         "errors": {k: str(v) for k, v in ERROR_TEXTS.items()},
         "marks": {k: str(v) for k, v in MARK_LABELS.items()},
-        "error": gettext("The switch refused: %(message)s"),
         "wait": gettext("waited %(seconds)s s"),
         "ringing": gettext("Incoming call"),
         "on_call": gettext("On the call"),
         "ended": gettext("Call ended"),
-        "mute": gettext("Mute"),
-        "unmute": gettext("Unmute"),
-        "transfer": gettext("Transfer"),
-        "consult": gettext("Consult"),
+        "mute": pgettext("soft phone", "Mute"),
+        "unmute": pgettext("soft phone", "Unmute"),
+        "transfer": pgettext("soft phone", "Transfer"),
+        "consult": pgettext("soft phone", "Consult"),
         "conference": gettext("Three-way call"),
         "transfer_title": gettext("Transfer the call"),
         "consult_title": gettext("Consult before transferring"),
@@ -114,7 +113,6 @@ def _texts() -> dict[str, Any]:
         "number_needed": gettext("Type a number first."),
         "not_in_queue": gettext("Not a member of any queue"),
         "voicemail": gettext("Taking in the voicemail from %(number)s"),
-        "callback": gettext("Calling back %(number)s"),
     }
 
 

@@ -121,7 +121,7 @@
   function stateLabel() {
     var p = phase();
     var agent = desk.agent;
-    if (p === "none") return T.states.logged_out;
+    if (p === "none") return desk.known ? T.not_in_queue : T.states.logged_out;
     if (p === "paused" && agent.reason === "login") return T.states.login;
     return T.states[p] || p;
   }
