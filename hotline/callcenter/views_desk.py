@@ -78,6 +78,8 @@ ERROR_TEXTS = {
     "bad_value": _("A value is missing or not valid."),
     "permission_denied": _("You may not do this."),
     "forbidden": _("You may not do this."),
+    "unknown_action": _("The server does not understand this page's command: reload the page."),
+    "bad_message": _("The server does not understand this page's command: reload the page."),
     "switch_down": _("Switch not connected"),
     "not_connected": _("The connection to the server is down; try again in a moment."),
 }

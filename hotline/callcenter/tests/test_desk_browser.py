@@ -73,7 +73,12 @@ def play(session: BrowserSession, message: dict[str, Any]) -> None:
 
 
 def sent(session: BrowserSession) -> list[dict[str, Any]]:
-    return list(session.page.evaluate("window.__sent"))
+    """What the desk sent, without the ``ref`` each message carries (checked here)."""
+    messages = list(session.page.evaluate("window.__sent"))
+    refs = [m.pop("ref", "") for m in messages]
+    assert all(ref.startswith("desk-") for ref in refs), refs
+    assert len(set(refs)) == len(refs)
+    return messages
 
 
 def forget(session: BrowserSession) -> None:
@@ -272,6 +277,18 @@ def test_errors_show_in_a_dismissable_alert(desk: BrowserSession, people: Any) -
     assert page.is_hidden(tid("desk-alert"))
     play(desk, {"type": "cc.error", "action": "dial", "code": "no_such_code", "message": "线路忙"})
     assert page.inner_text("[data-desk-alert-text]") == "线路忙"
+    page.click("[data-desk-alert-close]")
+
+    # Errors answering another page of the same user (the wall) are not this page's business.
+    play(desk, {"type": "cc.error", "action": "monitor", "code": "bad_state", "message": "x"})
+    play(desk, {"type": "cc.error", "action": "ready", "code": "bad_state", "message": "x", "ref": "wall-3"})
+    assert page.is_hidden(tid("desk-alert"))
+    # An answer to this page's own command is shown.
+    play(desk, agent(people, "paused", reason="meal"))
+    page.click(tid("btn-ready"))
+    ref = page.evaluate("window.__sent[window.__sent.length - 1].ref")
+    play(desk, {"type": "cc.error", "action": "ready", "code": "bad_state", "message": "x", "ref": ref})
+    assert page.inner_text("[data-desk-alert-text]") == texts(desk)["errors"]["bad_state"]
 
 
 def test_no_answer_from_the_switch_within_3_s_is_shown_and_a_reconnection_asks_again(

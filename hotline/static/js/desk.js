@@ -72,8 +72,20 @@
 
   // --- Talking to the switch ----------------------------------------------------------------------
 
+  // Every command carries a ref: a cc.error answering another page of the same user (the wall,
+  // the test phone) names a ref this page did not send, and is not shown here.
+  var refs = {};
+  var seq = 0;
+  var DESK_ACTIONS = [
+    "state", "login", "ready", "logout", "unlock", "pause", "answer", "hangup", "hold", "unhold", "mute",
+    "transfer", "consult", "consult_complete", "consult_cancel", "conference", "dial", "callback_dial",
+    "emergency", "draft", "link_order",
+  ];
+
   function send(action, args, quiet) {
-    var message = { type: "cc", action: action };
+    seq += 1;
+    var message = { type: "cc", action: action, ref: "desk-" + seq };
+    refs[message.ref] = quiet ? "" : action; // errors of background messages are not shown
     Object.keys(args || {}).forEach(function (key) {
       message[key] = args[key];
     });
@@ -537,7 +549,8 @@
       if (done) {
         var number = done.getAttribute("data-taken-number");
         $("[data-last-order]").value = number;
-        if (desk.agent && desk.agent.call_id) send("link_order", { number: number }, true);
+        // On a call, or in its wrap-up: the order joins the call's record.
+        if (desk.call || (desk.agent && desk.agent.call_id)) send("link_order", { number: number }, true);
         $("[data-draft-notice]").hidden = true;
         $("[data-voicemail-notice]").hidden = true;
         sendDraft(); // the call now carries the next (empty) form, not the order just saved
@@ -617,6 +630,9 @@
         if (window.htmx) window.htmx.trigger(document.body, "desk:callbacks");
         break;
       case "cc.error":
+        if (data.ref !== undefined && data.ref !== null ? !refs[data.ref] : DESK_ACTIONS.indexOf(data.action) < 0) {
+          break; // an answer to another page
+        }
         if (data.action === "consult") desk.consulting = false;
         showAlert(errorText(data));
         render();
