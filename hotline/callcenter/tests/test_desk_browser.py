@@ -256,6 +256,10 @@ def test_the_buttons_send_their_commands(desk: BrowserSession, people: Any) -> N
     assert last(desk, "conference") == {"type": "cc", "action": "conference", "number": "023-6666"}
     page.click(tid("btn-hangup"))
     assert last(desk, "hangup") == {"type": "cc", "action": "hangup"}
+    page.check(tid("hangup-survey"))  # the caller is passed to the satisfaction survey
+    page.click(tid("btn-hangup"))
+    assert last(desk, "hangup") == {"type": "cc", "action": "hangup", "survey": True}
+    assert not page.is_checked(tid("hangup-survey"))
 
     play(desk, agent(people, "locked"))
     page.click(tid("btn-unlock"))

@@ -471,6 +471,8 @@
         showAlert(T.number_needed);
         return;
       }
+    } else if (action === "hangup") {
+      if ($("[data-sp-survey]").checked) args.survey = true;
     } else if (action === "emergency") {
       args.service = button.getAttribute("data-service");
     }
@@ -478,6 +480,7 @@
     if (action === "mute") desk.muted = args.muted;
     if (action === "consult_complete" || action === "consult_cancel") desk.consulting = false;
     if (action === "dial") $("[data-sp-dial]").value = "";
+    if (action === "hangup") $("[data-sp-survey]").checked = false;
     render();
   }
 
