@@ -425,13 +425,15 @@ def test_a_transferred_call_brings_its_draft_into_the_form(
     desk.screenshot("desk_saved")
 
 
-def test_a_callback_is_claimed_then_dialled(desk: BrowserSession, people: Any) -> None:
+def test_a_callback_is_claimed_then_dialled(session: BrowserSession, desk_setup: Any, people: Any) -> None:
     row = CallbackRequest.objects.create(
         call_id="c-1", caller="13600001111", queue="general", reason="abandoned",
         requested_at=timezone.now() - timedelta(minutes=5),
     )  # fmt: skip
-    page = desk.page
-    play(desk, {"type": "cc.callbacks"})  # the list changed: it reloads
+    session.login("li", PASSWORD)
+    session.page.add_init_script(RECORDER)
+    session.goto("/callcenter/desk/")
+    desk, page = session, session.page
     page.wait_for_selector(tid("callback-dial"))
     assert "136****1111" in page.inner_text(tid("callbacks"))
     play(desk, agent(people, "logged_out"))
