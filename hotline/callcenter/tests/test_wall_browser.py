@@ -59,8 +59,11 @@ def tid(name: str) -> str:
 
 @pytest.fixture
 def centre(people: Any) -> dict[str, Any]:
+    from django.core.cache import cache
+
     from hotline.callcenter.models import AgentProfile, PauseReason, Queue, QueueMembership, Seat
 
+    cache.clear()  # today's figures are shared between screens for a few seconds
     general = Queue.objects.create(code="GENERAL", name="综合受理", service_level_s=20)
     Queue.objects.create(code="COMPLAINT", name="投诉举报", service_level_s=15)
     QueueMembership.objects.create(queue=general, agent=people.li, level=4)

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -80,6 +81,12 @@ def json_config(html: str, element_id: str) -> dict[str, Any]:
     match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S)
     assert match, f"no json_script {element_id!r}"
     return json.loads(match.group(1))
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_figures() -> None:
+    """Today's figures are shared between screens for a few seconds: each test computes its own."""
+    cache.clear()
 
 
 @pytest.fixture
@@ -271,6 +278,18 @@ def test_wall_stats_for_one_queue(people: Any, day: None) -> None:
     assert 'data-testid="stats-total"' not in html
     head = re.search(r'<section[^>]*data-testid="wall-stats"[^>]*>', html)
     assert head and "?queue=COMPLAINT" in head.group(0)  # the next reload keeps the queue
+
+
+def test_wall_stats_are_shared_for_a_few_seconds(people: Any, day: None) -> None:
+    client = client_for(people.chen)
+    assert row_figures(stats_html(client), "stats-GENERAL")["offered"] == "6"
+    QueueEventLog.objects.create(kind=r.QE_ENTER, at=cst(9, 55), queue="GENERAL", call_id="c9")
+    assert row_figures(stats_html(client), "stats-GENERAL")["offered"] == "6"  # the same figures
+    with time_machine.travel(NOW + timedelta(seconds=6), tick=False):
+        html = client.get(reverse("callcenter:wall_stats")).content.decode()
+    assert row_figures(html, "stats-GENERAL")["offered"] == "7"
+    # a queue's figures are kept apart from all queues'
+    assert row_figures(stats_html(client, "?queue=GENERAL"), "stats-GENERAL")["offered"] == "7"
 
 
 ODD_QUERIES = [
