@@ -140,17 +140,18 @@ def desk(request: HttpRequest) -> HttpResponse:
     profile = AgentProfile.objects.filter(user=user).select_related("default_seat").first()
     extension = profile.default_seat.extension if profile and profile.default_seat else ""
     can_intake = request.user.has_perm(INTAKE)
+    queues = list(Queue.objects.filter(active=True).order_by("code").only("code", "name"))
     context: dict[str, Any] = {
         "extension": extension,
         "pause_reasons": list(PauseReason.objects.filter(active=True).order_by("sort_order", "code")),
         "emergency_numbers": list(
             EmergencyNumber.objects.filter(active=True).order_by("sort_order", "number")
         ),
-        "queues": list(Queue.objects.filter(active=True).order_by("code").only("code", "name")),
+        "queues": queues,
         "agents": list(_transfer_agents(request.user)),
         "can_intake": can_intake,
         "server_now": timezone.now().isoformat(),
-        "desk_texts": _texts(),
+        "desk_texts": {**_texts(), "queue_names": {q.code: q.name for q in queues}},
         "desk": True,
     }
     if can_intake:

@@ -154,7 +154,7 @@
     var caller = desk.agent && desk.agent.caller;
     callBox.hidden = !caller;
     $("[data-sp-caller]").textContent = caller || "";
-    $("[data-sp-queue]").textContent = (desk.agent && desk.agent.queue) || "";
+    $("[data-sp-queue]").textContent = queueName(desk.agent && desk.agent.queue);
     $("[data-sp-muted]").hidden = !(desk.muted && onCall());
 
     $all("[data-show-in]").forEach(function (el) {
@@ -225,13 +225,19 @@
     $("[data-screen-pop]").hidden = true;
   }
 
+  // A queue's name for its code (the switch speaks codes).
+  function queueName(code) {
+    if (!code) return "";
+    return (T.queue_names && T.queue_names[code]) || code;
+  }
+
   function popCall(offer) {
     var pop = $("[data-screen-pop]");
     var isNew = !desk.call || desk.call.call_id !== offer.call_id;
     desk.call = { call_id: offer.call_id, caller: offer.caller || "", queue: offer.queue || "" };
     popTitle(phase() === "ringing" || offer.ringing ? T.ringing : T.on_call);
     $("[data-pop-caller]").textContent = offer.caller || "";
-    $("[data-pop-queue]").textContent = offer.queue || "";
+    $("[data-pop-queue]").textContent = queueName(offer.queue);
     $("[data-pop-wait]").textContent =
       typeof offer.wait_s === "number" ? format(T.wait, { seconds: Math.round(offer.wait_s) }) : "";
     var marks = $("[data-pop-marks]");
