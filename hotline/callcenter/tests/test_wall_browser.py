@@ -142,6 +142,8 @@ def test_wall_renders_the_snapshot_and_live_updates(session: BrowserSession, cen
     general = page.locator(tid("queue-GENERAL"))
     assert general.locator(tid("queue-waiting")).inner_text() == "1"
     assert general.locator(tid("queue-longest")).inner_text().startswith("00:4")
+    # waiting longer than the queue's service level (20 s): the longest wait is marked
+    assert "wall-over" in (general.locator(tid("queue-longest")).get_attribute("class") or "")
     assert general.locator(tid("queue-agents")).inner_text().replace(" ", "") == "1/3"
     assert page.locator(tid("queue-COMPLAINT")).locator(tid("queue-longest")).inner_text() == "—"
     assert "13700001111" in page.locator(tid("waiting-C9")).inner_text()

@@ -91,6 +91,14 @@
     return isNaN(t) ? null : t;
   }
 
+  // A timer cell counts up from its data-since; past its data-limit-ms it turns red.
+  function paintTimer(el, now) {
+    var elapsed = now - Number(el.getAttribute("data-since"));
+    setText(el, duration(elapsed));
+    var limit = Number(el.getAttribute("data-limit-ms") || 0);
+    el.classList.toggle("wall-over", limit > 0 && elapsed > limit);
+  }
+
   function clone(id) {
     return document.getElementById(id).content.firstElementChild.cloneNode(true);
   }
@@ -298,12 +306,13 @@
     var since = item.waiting ? instant(item.longest_wait_since) : null;
     if (since === null) {
       longest.removeAttribute("data-since");
+      longest.classList.remove("wall-over");
       setText(longest, "—");
     } else {
       longest.setAttribute("data-since", String(since));
       var limit = queueInfo[item.code] ? queueInfo[item.code].service_level_s : 0;
       if (limit) longest.setAttribute("data-limit-ms", String(limit * 1000));
-      setText(longest, duration(Date.now() - since));
+      paintTimer(longest, Date.now());
     }
     setText(field(row, "ready"), item.ready || 0);
     setText(field(row, "staffed"), item.staffed || 0);
@@ -617,10 +626,7 @@
   function tick() {
     var now = Date.now();
     root.querySelectorAll("[data-since]").forEach(function (el) {
-      var elapsed = now - Number(el.getAttribute("data-since"));
-      setText(el, duration(elapsed));
-      var limit = Number(el.getAttribute("data-limit-ms") || 0);
-      if (limit) el.classList.toggle("wall-over", elapsed > limit);
+      paintTimer(el, now);
     });
   }
 
