@@ -63,7 +63,7 @@ MENU = [
     MenuItem(_("Agent desktop"), "callcenter:desk", perm="callcenter.take_calls", icon="headset"),
     MenuItem(_("Take a request"), "workorders:new", perm="workorders.intake_workorder", icon="log"),
     MenuItem(_("Call-centre wall"), "callcenter:wall", perm="callcenter.supervise_agents", icon="users"),
-    MenuItem(_("Test phone"), "callcenter:phone", perm="callcenter.supervise_agents", icon="clock"),
+    MenuItem(_("Test phone"), "callcenter:phone", perm="callcenter.supervise_agents", icon="headset"),
     MenuItem(_("Dispatch and review"), "workorders:queue", perm="workorders.dispatch_workorder", icon="list"),
     MenuItem(_("Unit inbox"), "workorders:inbox", perm="workorders.handle_workorder", icon="inbox"),
     MenuItem(
