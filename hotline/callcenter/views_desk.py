@@ -24,8 +24,7 @@ from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from hotline.accounts.models import User
-from hotline.audit.models import AuditAction
-from hotline.audit.services import audit_record
+from hotline.audit.services import audit_personal_read
 from hotline.core.errors import ServiceError, ValidationFailed
 from hotline.core.masking import mask_phone
 from hotline.core.permissions import view_requires
@@ -227,25 +226,31 @@ def _rows(user: Any) -> list[Row]:
     return rows
 
 
-def _reveal(caller: str, purpose: str, obj: Any) -> None:
-    """One unmasked caller number handed to the agent's screen: audited."""
-    audit_record(
-        action=AuditAction.READ,
-        obj=obj,
-        object_repr=purpose,
-        after={"fields": ["caller"], "count": 1},
-        note=purpose,
-    )
+def _claim_and_reveal(
+    request: HttpRequest, model: type[Any], pk: int, *, claim: Any, held: str, missing: str, purpose: str
+) -> Any:
+    """Claim a callback or a voicemail (or take one this agent already holds) and hand its
+    unmasked number to the screen; that read is audited."""
+    obj = model.objects.select_related("claimed_by").filter(pk=pk).first()
+    if obj is None:
+        raise ValidationFailed(missing, code="not_found")
+    if not (obj.state == held and obj.claimed_by_id == request.user.pk):
+        claim(actor=request.user, obj=obj)
+    audit_personal_read(obj=obj, fields=["caller"], purpose=purpose)
+    return obj
 
 
 def _claim_callback(request: HttpRequest, pk: int) -> dict[str, Any]:
-    """Claim a callback (or take one already held) to dial it: the number to dial."""
-    callback = CallbackRequest.objects.select_related("claimed_by").filter(pk=pk).first()
-    if callback is None:
-        raise ValidationFailed(gettext("This callback is no longer in the list."), code="not_found")
-    if not (callback.state == CallbackState.CLAIMED and callback.claimed_by_id == request.user.pk):
-        services.callback_claim(actor=request.user, callback=callback)
-    _reveal(callback.caller, "desk callback dial", callback)
+    """Claim a callback to dial it: the number to dial."""
+    callback = _claim_and_reveal(
+        request,
+        CallbackRequest,
+        pk,
+        claim=lambda actor, obj: services.callback_claim(actor=actor, callback=obj),
+        held=CallbackState.CLAIMED,
+        missing=gettext("This callback is no longer in the list."),
+        purpose="desk callback dial",
+    )
     return {"desk:dial": {"callback_id": callback.pk, "number": callback.caller}}
 
 
@@ -261,13 +266,16 @@ def _complete_callback(request: HttpRequest, pk: int, result: str) -> None:
 
 
 def _claim_voicemail(request: HttpRequest, pk: int) -> dict[str, Any]:
-    """Claim a voicemail (or take one already held) to take it in: its number for the form."""
-    voicemail = Voicemail.objects.select_related("claimed_by").filter(pk=pk).first()
-    if voicemail is None:
-        raise ValidationFailed(gettext("This voicemail is no longer in the list."), code="not_found")
-    if not (voicemail.state == VoicemailState.CLAIMED and voicemail.claimed_by_id == request.user.pk):
-        services.voicemail_claim(actor=request.user, voicemail=voicemail)
-    _reveal(voicemail.caller, "desk voicemail intake", voicemail)
+    """Claim a voicemail to take it in: its number for the form."""
+    voicemail = _claim_and_reveal(
+        request,
+        Voicemail,
+        pk,
+        claim=lambda actor, obj: services.voicemail_claim(actor=actor, voicemail=obj),
+        held=VoicemailState.CLAIMED,
+        missing=gettext("This voicemail is no longer in the list."),
+        purpose="desk voicemail intake",
+    )
     return {"desk:voicemail": {"voicemail_id": voicemail.pk, "number": voicemail.caller}}
 
 
