@@ -9,11 +9,9 @@ figures (``wall_stats``, an htmx part the wall reloads every 10 s).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,6 +20,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from hotline.core.localtime import local_day
 from hotline.core.permissions import view_requires
 from hotline.workorders.choices import OrderState
 
@@ -64,18 +63,6 @@ WALL_STATE_ORDER = (
 )
 
 
-def _centre_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-def _today(now: datetime) -> tuple[datetime, datetime]:
-    """Today in the centre's time zone as ``[midnight, next midnight)``."""
-    tz = _centre_tz()
-    day = timezone.localtime(now, tz).date()
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-
-
 # --- Today's figures -------------------------------------------------------------------------------
 
 
@@ -113,7 +100,7 @@ class FigureRow:
 def wall_figures(*, now: datetime, queue: str = "") -> dict[str, Any]:
     """Today's figures per active queue (``queue``: only that one) and in total, from the queue
     event log and the call records (``selectors.queue_stats``)."""
-    start, end = _today(now)
+    start, end = local_day(now)
     names = dict(Queue.objects.filter(active=True).order_by("code").values_list("code", "name"))
     report = queue_stats(start=start, end=end, queues=[queue] if queue else None, now=now)
     found = {stats.queue: stats for stats in report.queues}

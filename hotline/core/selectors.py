@@ -17,6 +17,7 @@ from hotline.accounts.choices import Role
 from hotline.accounts.models import User
 from hotline.accounts.scope import SELF, DataScope
 from hotline.audit.models import AuditEvent
+from hotline.core.localtime import local_day
 from hotline.orgs.choices import RegionLevel
 from hotline.orgs.models import DutyAssignment, Region, Unit
 from hotline.taxonomy.models import Category, RequestType
@@ -233,24 +234,13 @@ class OrdersPanel:
     by_unit: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _local_today_start() -> Any:
-    from datetime import datetime, time
-
-    from django.utils import timezone
-
-    from hotline.core.templatetags.hotline_tags import LOCAL_TZ
-
-    today = timezone.now().astimezone(LOCAL_TZ).date()
-    return datetime.combine(today, time.min, tzinfo=LOCAL_TZ)
-
-
 def agent_orders(user: Any) -> OrdersPanel:
     """What the agent took in today, the orders waiting for dispatch, and their latest orders."""
     from hotline.workorders.selectors import centre_queue, orders_visible_to
     from hotline.workorders.views import order_rows
 
     mine = orders_visible_to(user).filter(created_by=user)
-    today = mine.filter(created_at__gte=_local_today_start()).aggregate(
+    today = mine.filter(created_at__gte=local_day()[0]).aggregate(
         taken=Count("id"), closed=Count("id", filter=Q(closed_directly=True))
     )
     latest = mine.select_related("request_type", "category__parent__parent", "region", "lead_unit").order_by(

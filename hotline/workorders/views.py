@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -31,6 +30,7 @@ from hotline.accounts.choices import CENTRE_ROLES, UNIT_ROLES
 from hotline.accounts.models import User
 from hotline.accounts.scope import DataScope
 from hotline.core.errors import Conflict, ServiceError, ValidationFailed
+from hotline.core.localtime import LOCAL_TZ, local_midnight
 from hotline.core.masking import mask_name, mask_phone
 from hotline.core.permissions import view_requires
 from hotline.orgs.models import DutyAssignment, Region, Unit
@@ -70,7 +70,6 @@ from .states import actions_from
 
 PER_PAGE = 25
 QUEUE_PER_PAGE = 20
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 VIEW = "workorders.view_workorder"
 INTAKE = "workorders.intake_workorder"
@@ -1216,10 +1215,6 @@ def leader(request: HttpRequest) -> HttpResponse:
 # --- Search ------------------------------------------------------------------------------------
 
 
-def _local_midnight(day: Any) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
-
-
 def _export_query(form: forms.OrderFilterForm) -> str:
     """The list's filters for the Excel export (``/orders/export/list.xlsx``: "until" is exclusive)."""
     if not (form.is_bound and form.is_valid()):
@@ -1253,9 +1248,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
             channel=data["channel"],
             number=data["number"].strip(),
             phone=data["phone"].strip(),
-            since=_local_midnight(data["since"]) if data["since"] else None,
+            since=local_midnight(data["since"]) if data["since"] else None,
             # "received to" a date includes that whole day
-            until=_local_midnight(data["until"]) + timedelta(days=1) if data["until"] else None,
+            until=local_midnight(data["until"]) + timedelta(days=1) if data["until"] else None,
             deadline_level=int(data["deadline_level"]) if data["deadline_level"] else None,
             q=data["q"].strip(),
         )

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import template
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from hotline.core.localtime import LOCAL_TZ
+
 register = template.Library()
 
 # Hotline staff read every time in the city's own time zone, whatever the server runs in.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @register.filter
