@@ -324,7 +324,6 @@ class SwitchService:
         self.switch.attach(self.centre)
         self.phones: dict[str, PhoneWatch] = {}
         self.pause_reasons: list[dict[str, str]] = []
-        self._wake = asyncio.Event()
         self._reload_timer: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.handlers: dict[str, Handler] = {
@@ -399,7 +398,6 @@ class SwitchService:
         while True:
             for message in await self.bus.receive():
                 self.handle(message)
-            self._wake.set()
 
     async def _flusher(self) -> None:
         while True:

@@ -117,14 +117,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse(content, "bad_message", 'expected {"type": "cc", "action": …}')
             return
         action = content.get("action")
-        if action in AGENT_ACTIONS or (action == "unlock" and content.get("agent_id") is None):
+        # Unlocking names an agent when a supervisor unlocks someone else.
+        names_agent = content.get("agent_id") is not None
+        on_behalf = action in SUPERVISOR_ACTIONS or (action == "unlock" and names_agent)
+        if action in AGENT_ACTIONS or (action == "unlock" and not on_behalf):
             allowed = self.may_take_calls
-        elif (
-            action in SUPERVISOR_ACTIONS
-            or action in SUPERVISOR_READS
-            or action in PHONE_ACTIONS
-            or action == "unlock"
-        ):
+        elif on_behalf or action in SUPERVISOR_READS or action in PHONE_ACTIONS:
             allowed = self.may_supervise
         else:
             await self._refuse(content, "unknown_action", f"unknown action {action!r}")
@@ -134,7 +132,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         user = self.scope["user"]
         command = {**content, "by": user.pk}
-        if action in SUPERVISOR_ACTIONS or (action == "unlock" and content.get("agent_id") is not None):
+        if on_behalf:
             await _audit(user, command)
         await switch_send_async(command)
 
