@@ -18,18 +18,10 @@ from django.utils import timezone
 
 from conftest import PASSWORD
 from hotline.callcenter.models import AgentProfile, CallbackRequest, EmergencyNumber, PauseReason, Seat
-from hotline.core.tests import conftest as browser_fixtures
 from hotline.core.tests.conftest import BrowserSession
 from hotline.workorders.models import WorkOrder
-from hotline.workorders.tests import conftest as order_fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-# Debian chromium on the live server (the UI shell's fixtures), the work-order fixtures.
-browser = browser_fixtures.browser
-session = browser_fixtures.session
-tree = order_fixtures.tree
-take = order_fixtures.take
 
 # Replaces the page's socket before any script runs: the bell does not connect, the desk sends
 # into ``window.__sent``.

@@ -24,9 +24,9 @@ import pytest
 from django.db import connection
 
 from conftest import PASSWORD
-from hotline.callcenter import services
-from hotline.callcenter.models import AgentProfile, CallRecord, Queue, Seat
-from hotline.core.tests.conftest import VIEWPORT, browser, guarded_session  # noqa: F401
+from hotline.callcenter.models import CallRecord
+from hotline.callcenter.tests.conftest import staff_centre
+from hotline.core.tests.conftest import VIEWPORT, BrowserSession, guarded_session
 from hotline.taxonomy.models import RequestType
 from hotline.workorders.services import Intake, order_create
 
@@ -34,7 +34,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 ROOT = Path(__file__).resolve().parents[3]
 CALLER = "13812345678"
-DIRECT = {"start": "q", "nodes": {"q": {"type": "queue", "queue": "GENERAL"}}}
 
 
 def _free_port() -> int:
@@ -123,21 +122,8 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 @pytest.fixture
 def centre(people: Any, city: Any) -> Any:
-    from hotline.accounts.services import user_create
-
-    ying = user_create(
-        actor=None, username="ying", password=PASSWORD, role="agent", unit=people.li.unit, full_name="钱颖"
-    )
-    queue = services.queue_save(
-        actor=None, queue=Queue(code="GENERAL", name="综合受理", ring_timeout_s=30, wrap_up_s=60)
-    )
-    flow = services.flow_save(actor=None, code="DIRECT", name="直通人工", definition=DIRECT)
-    services.hotline_number_save(actor=None, number="12345", name="12345 热线", flow=flow)
-    for user, extension in ((people.li, "1001"), (ying, "1002"), (people.chen, "1101")):
-        seat = services.seat_save(actor=None, seat=Seat(extension=extension, name=f"座席{extension}"))
-        services.agent_profile_save(actor=None, profile=AgentProfile(user=user, default_seat=seat))
-    services.membership_set(actor=None, queue=queue, agent=people.li, level=3)
-    services.membership_set(actor=None, queue=queue, agent=ying, level=3)
+    """``staff_centre``, and two earlier orders of the caller."""
+    staff_centre(people, ring_timeout_s=30, wrap_up_s=60)
     complaint = RequestType.objects.get(code="complaint")
     for title in ("楼道灯坏了一个月", "小区门口占道经营"):
         order_create(
@@ -153,7 +139,6 @@ def centre(people: Any, city: Any) -> Any:
                 region=city.east1,
             ),
         )
-    people.ying = ying
     return people
 
 
@@ -175,25 +160,17 @@ def _wait(page: Any, selector: str, **options: Any) -> None:
         raise AssertionError(f"{selector!r} not seen; the page showed: {shown}\nlogs: {tails}") from exc
 
 
-def _login(page: Any, base_url: str, username: str) -> None:
-    page.goto(base_url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("form.form button[type=submit]")
-
-
-def _desk_ready(session: Any, base_url: str, username: str) -> Any:
+def _desk_ready(session: BrowserSession, username: str) -> Any:
     page = session.page
-    _login(page, base_url, username)
-    page.goto(base_url + "/callcenter/desk/")
+    session.login(username, PASSWORD)
+    session.goto("/callcenter/desk/")
     page.click("[data-testid=btn-login]")
     _wait(page, "[data-testid=softphone-state]:has-text('就绪')")
     return page
 
 
 def test_a_simulated_call_pops_the_desk_and_its_draft_follows_the_transfer(
-    browser: Any,  # noqa: F811
+    browser: Any,
     centre: Any,
     platform: Platform,
 ) -> None:
@@ -205,12 +182,12 @@ def test_a_simulated_call_pops_the_desk_and_its_draft_follows_the_transfer(
         guarded_session(browser, base, **options) as ying_session,
         guarded_session(browser, base, **options) as chen_session,
     ):
-        li = _desk_ready(li_session, base, "li")
-        ying = _desk_ready(ying_session, base, "ying")
+        li = _desk_ready(li_session, "li")
+        ying = _desk_ready(ying_session, "ying")
 
         chen = chen_session.page
-        _login(chen, base, "chen")
-        chen.goto(base + "/callcenter/phone/")
+        chen_session.login("chen", PASSWORD)
+        chen_session.goto("/callcenter/phone/")
         chen.fill("[data-testid=phone-caller]", CALLER)
         chen.select_option("[data-testid=phone-called]", "12345")
         chen.click("[data-testid=phone-dial]")

@@ -26,13 +26,8 @@ from hotline.callcenter.models import (
 )
 from hotline.workorders.choices import OrderState
 from hotline.workorders.models import WorkOrder
-from hotline.workorders.tests import conftest as order_fixtures
 
 pytestmark = pytest.mark.django_db
-
-# The work-order fixtures: a small category tree and ``take(**changes)`` (agent Li takes an order in).
-tree = order_fixtures.tree
-take = order_fixtures.take
 
 BACKEND = "hotline.accounts.backends.RoleBackend"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -23,7 +23,6 @@ from channels.layers import get_channel_layer
 from hotline.audit.models import AuditEvent
 from hotline.callcenter import services
 from hotline.callcenter.models import (
-    AgentProfile,
     AgentStateLog,
     CallLeg,
     CallRecord,
@@ -31,16 +30,14 @@ from hotline.callcenter.models import (
     IvrFlow,
     PauseReason,
     Queue,
-    Seat,
 )
 from hotline.callcenter.runtime import LayerBus, Outbox, SwitchService, TableBus
+from hotline.callcenter.tests.conftest import staff_centre
 from hotline.core.consumers import LiveConsumer, user_group
 from hotline.core.events import SWITCH_GROUP, switch_send_now
 from hotline.core.models import LiveEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-DIRECT = {"start": "q", "nodes": {"q": {"type": "queue", "queue": "GENERAL"}}}
 
 
 class Socket(ApplicationCommunicator):
@@ -102,31 +99,10 @@ def _get(message: dict[str, Any], path: str) -> Any:
 
 @pytest.fixture
 def centre(people: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """One queue reached straight from 12345; agents Li (1001) and Qian Ying (1002); supervisor
-    Chen at 1101."""
-    from hotline.accounts.services import user_create
-
+    """``staff_centre`` with a pause reason; the switch runs in the test's event loop."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    second = user_create(
-        actor=None,
-        username="ying",
-        password="x-Pass-2026!",
-        role="agent",
-        unit=people.li.unit,
-        full_name="钱颖",
-    )
-    queue = services.queue_save(
-        actor=None, queue=Queue(code="GENERAL", name="综合受理", ring_timeout_s=20, wrap_up_s=5)
-    )
-    flow = services.flow_save(actor=None, code="DIRECT", name="直通人工", definition=DIRECT)
-    services.hotline_number_save(actor=None, number="12345", name="12345", flow=flow)
-    for user, extension in ((people.li, "1001"), (second, "1002"), (people.chen, "1101")):
-        seat = services.seat_save(actor=None, seat=Seat(extension=extension, name=f"座席{extension}"))
-        services.agent_profile_save(actor=None, profile=AgentProfile(user=user, default_seat=seat))
-    services.membership_set(actor=None, queue=queue, agent=people.li, level=3)
-    services.membership_set(actor=None, queue=queue, agent=second, level=3)
+    staff_centre(people, ring_timeout_s=20, wrap_up_s=5)
     services.pause_reason_save(actor=None, reason=PauseReason(code="rest", name="休息"))
-    people.ying = second
     return people
 
 

@@ -13,14 +13,9 @@ from typing import Any
 import pytest
 
 from conftest import PASSWORD
-from hotline.core.tests import conftest as browser_fixtures
 from hotline.core.tests.conftest import BrowserSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-# Debian chromium on the live server: the UI shell's fixtures.
-browser = browser_fixtures.browser
-session = browser_fixtures.session
 
 RECORDER = """() => {
   window.__sent = [];
