@@ -174,11 +174,9 @@ def measure_route(
     busy queue (routing finds nobody), and an agent becoming ready and taking the best of the
     callers waiting in their queues."""
     from hotline.callcenter.engine.config import AgentConfig, CentreConfig, QueueConfig
-    from hotline.callcenter.engine.memory import MemoryRecorder
-    from hotline.callcenter.engine.observer import NullObserver
     from hotline.callcenter.engine.simulation import SimCentre
     from hotline.telephony.boundary import CallOffered
-    from hotline.telephony.simswitch import CallerScript, Endpoint
+    from hotline.telephony.simswitch import CallerScript
 
     rng = random.Random(5)
     waiting_n = waiting_n or args.waiting
@@ -203,13 +201,7 @@ def measure_route(
         default_flow=f"f{busy_queues[0]}",
         last_agent_wait_s=0,
     )
-    sim = SimCentre(
-        config,
-        recorder=MemoryRecorder(keep_legs=False, keep_agent_states=False),
-        observer=NullObserver(),
-        default_endpoint=Endpoint(answer_after_s=0.0),
-        keep_commands=False,
-    )
+    sim = SimCentre.lean(config)
     centre = sim.centre
     for agent in agents:
         centre.agent_login(agent_id=agent.agent_id)

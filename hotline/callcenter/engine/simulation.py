@@ -51,6 +51,18 @@ class SimCentre:
         )
         self.switch.attach(self.centre)
 
+    @classmethod
+    def lean(cls, config: CentreConfig) -> SimCentre:
+        """A centre for measurements: no per-leg or agent-state records, no observer, far ends
+        that answer at once, no command log."""
+        return cls(
+            config,
+            recorder=MemoryRecorder(keep_legs=False, keep_agent_states=False),
+            observer=NullObserver(),
+            default_endpoint=Endpoint(answer_after_s=0.0),
+            keep_commands=False,
+        )
+
     def run(self, seconds: float = 0.0) -> None:
         """Advance the clock by ``seconds`` (0: just deliver what is due now)."""
         self.clock.advance(seconds)
@@ -110,13 +122,7 @@ def run_erlang(
         flows={"erlang": direct_flow("Q")},
         default_flow="erlang",
     )
-    sim = SimCentre(
-        config,
-        recorder=MemoryRecorder(keep_legs=False, keep_agent_states=False),
-        observer=NullObserver(),
-        default_endpoint=Endpoint(answer_after_s=0.0),
-        keep_commands=False,
-    )
+    sim = SimCentre.lean(config)
     for i in range(agents):
         sim.centre.agent_login(agent_id=i)
     index = iter(range(total))
