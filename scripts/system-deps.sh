@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a purpose needs, if any are missing. Needs root (or sudo).
 #   scripts/system-deps.sh test   -> PostgreSQL, Redis, Chromium (browser tests), gettext, the PDF
-#                                    fonts, poppler-utils (the export tests read the PDFs back)
+#                                    fonts, poppler-utils (the export tests read the PDFs back),
+#                                    rtpengine, sipp, espeak-ng and sox (the SIP switch's tests)
 #   scripts/system-deps.sh run    -> the Chinese TrueType fonts embedded in PDF exports (docs/exports.md)
 set -euo pipefail
 purpose=${1:-test}
 case "$purpose" in
-  test) pkgs=(postgresql redis-server chromium gettext fonts-arphic-uming fonts-wqy-zenhei poppler-utils) ;;
+  test) pkgs=(postgresql redis-server chromium gettext fonts-arphic-uming fonts-wqy-zenhei poppler-utils
+              rtpengine-daemon sip-tester espeak-ng sox) ;;
   run) pkgs=(fonts-arphic-uming fonts-wqy-zenhei) ;;
   *) echo "usage: $0 test|run" >&2; exit 2 ;;
 esac

@@ -232,3 +232,27 @@ LOGGING = {
 # --- Hotline ---------------------------------------------------------------------------------------
 # The city's name on official documents (工单 exports); empty: the name of the root region.
 HOTLINE_CITY_NAME = env.str("HOTLINE_CITY_NAME", default="")
+
+# --- Telephony (docs/telephony.md) ----------------------------------------------------------------
+# Which switch `run_switch` runs: "sip" (the SIP switch with rtpengine), "sim" (the simulated switch:
+# calls from the test phone page only), "auto" (SIP when rtpengine is installed, else simulated).
+HOTLINE_SWITCH = env.str("HOTLINE_SWITCH", default="auto")
+HOTLINE_SIP = {
+    "listen": env.str("HOTLINE_SIP_LISTEN", default="127.0.0.1"),  # address the switch binds
+    "port": env.int("HOTLINE_SIP_PORT", default=5060),
+    "advertise": env.str("HOTLINE_SIP_ADVERTISE", default=""),  # Via/Contact address (NAT); "": listen
+    "realm": env.str("HOTLINE_SIP_REALM", default="hotline"),  # digest authentication realm
+}
+HOTLINE_RTPENGINE = {
+    "binary": env.str("HOTLINE_RTPENGINE_BINARY", default="rtpengine"),
+    # rtpengine's --interface: "127.0.0.1", or e.g. "10.0.0.2!203.0.113.4" behind NAT
+    "interface": env.str("HOTLINE_RTPENGINE_INTERFACE", default="127.0.0.1"),
+    "ng_host": env.str("HOTLINE_RTPENGINE_NG_HOST", default="127.0.0.1"),
+    "ng_port": env.int("HOTLINE_RTPENGINE_NG_PORT", default=22222),
+    "dtmf_port": env.int("HOTLINE_RTPENGINE_DTMF_PORT", default=22223),  # where digits are reported
+    "port_min": env.int("HOTLINE_RTPENGINE_PORT_MIN", default=30000),
+    "port_max": env.int("HOTLINE_RTPENGINE_PORT_MAX", default=39999),
+    "spool_dir": Path(env.str("HOTLINE_RTPENGINE_SPOOL", default=str(VAR_DIR / "rtpengine"))),
+}
+HOTLINE_PROMPT_DIR = Path(env.str("HOTLINE_PROMPT_DIR", default=str(VAR_DIR / "prompts")))
+HOTLINE_RECORDING_DIR = Path(env.str("HOTLINE_RECORDING_DIR", default=str(VAR_DIR / "recordings")))
