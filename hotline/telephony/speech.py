@@ -144,21 +144,9 @@ COUNT_WORDS = (
     "种", "台", "张", "份", "元", "块", "本", "户", "辆", "年",
 )  # fmt: skip
 # Words after a number that make it a value, whatever its length (1000000元, 30000平方米).
-UNIT_WORDS = COUNT_WORDS + (
-    "米",
-    "平方",
-    "公里",
-    "公斤",
-    "千克",
-    "吨",
-    "升",
-    "度",
-    "岁",
-    "楼",
-    "层",
-    "万",
-    "亿",
-)
+UNIT_WORDS = (
+    *COUNT_WORDS, "米", "平方", "公里", "公斤", "千克", "吨", "升", "度", "岁", "楼", "层", "万", "亿",
+)  # fmt: skip
 
 # Numbers read digit by digit whatever their length: service numbers, and numbers after a word
 # that introduces a telephone or tracking number (请拨打110, 工单号123).
