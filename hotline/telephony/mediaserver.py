@@ -111,17 +111,31 @@ def ng_ping(host: str, port: int, *, timeout_s: float = 0.2) -> bool:
     return False
 
 
+def udp_port_free(host: str, port: int) -> bool:
+    """Whether a UDP socket can bind ``host:port`` now (without address reuse)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def start_rtpengine(
     options: MediaServerOptions, *, timeout_s: float = 10.0, log_path: Path | None = None
 ) -> subprocess.Popen[bytes]:
     """Start rtpengine and return once it answers an ng ``ping``.
 
     Its log (stderr) goes to ``log_path`` (a temporary file when not given). Raises
-    :class:`MediaServerError` with the log when rtpengine
-    is missing, exits, or does not answer in ``timeout_s``; the caller stops the process.
+    :class:`MediaServerError` with the log when rtpengine is missing, exits, or does not answer in
+    ``timeout_s``. rtpengine binds its ng port with address reuse, so a second daemon on the same
+    port starts and shares the requests with the first: a port already taken is refused here.
     """
     if not rtpengine_available(options.binary):
         raise MediaServerError(f"rtpengine is not installed ({options.binary!r} not found)")
+    if not udp_port_free(options.ng_host, options.ng_port):
+        raise MediaServerError(f"ng port {options.ng_host}:{options.ng_port} is in use (another rtpengine?)")
     options.spool_dir.mkdir(parents=True, exist_ok=True)
     # A pipe nobody reads would stop the daemon once full: its log goes to a file.
     log: IO[bytes] = (
