@@ -43,7 +43,7 @@ PART_TEXT = "text"
 PART_RECORDING = "recording"
 PART_TUNE = "tune"
 
-TUNE_VERSION = "1"
+TUNE_VERSION = "2"
 TUNE_NOTE_S = 0.625
 # A pentatonic melody in C (MIDI note numbers), 32 notes × 0.625 s = 20 s; it ends where a
 # phrase can start again, so the loop does not jar.
@@ -53,7 +53,7 @@ TUNE_NOTES = (
     64, 67, 69, 72, 74, 72, 69, 67,
     64, 62, 60, 62, 64, 67, 64, 60,
 )  # fmt: skip
-TUNE_LEVEL_DB = -9.0  # quieter than speech
+TUNE_LEVEL_DB = -15.0  # peak level: its loudness (RMS) stays under speech
 
 _STATE = re.compile(r"^[a-z0-9_]{1,48}$")
 _KEYS = re.compile(r"^[0-9*#]{1,64}$")
