@@ -28,7 +28,7 @@ import ipaddress
 import struct
 import urllib.parse
 import wave
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,16 +166,14 @@ class _Packets:
 
     arrival: list[float] = field(default_factory=list)
     ssrc: list[int] = field(default_factory=list)
-    seq: list[int] = field(default_factory=list)
     timestamp: list[int] = field(default_factory=list)
     table: list[int] = field(default_factory=list)  # 0 µ-law, 1 A-law
     payload: list[bytes] = field(default_factory=list)
     skipped: int = 0
 
 
-def _read_pcap(
-    data: bytes, parties: tuple[Party, Party], payload_types: Mapping[int, str]
-) -> tuple[_Packets, _Packets]:
+def _pcap_header(data: bytes) -> tuple[str, float, int]:
+    """Byte order, fraction of a second in a timestamp unit, and link type."""
     if len(data) < 24:
         raise RecordingError("not a pcap file (too short)")
     magic = data[:4]
@@ -187,93 +185,96 @@ def _read_pcap(
         raise RecordingError("not a pcap file (bad magic)")
     fraction = 1e-9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e-6
     linktype = struct.unpack_from(endian + "I", data, 20)[0] & 0x0FFFFFFF
+    if linktype != _LINK_ETHERNET and linktype not in (*_LINK_RAW, _LINK_IPV4, _LINK_IPV6):
+        raise RecordingError(f"pcap link type {linktype} is not supported")
+    return endian, fraction, linktype
+
+
+def _frames(data: bytes) -> Iterator[tuple[float, bytes, int, int, int, int]]:
+    """(arrival, source address as packed bytes, source port, destination port, UDP payload
+    start, end) of each UDP packet in the pcap; ``data`` is indexed with the offsets."""
+    endian, fraction, linktype = _pcap_header(data)
     record = struct.Struct(endian + "IIII")
-    codecs = {pt: (0 if name == "PCMU" else 1) for pt, name in payload_types.items()}
-    out = (_Packets(), _Packets())
-    pos = 24
+    ports = struct.Struct("!HH")
     size = len(data)
+    pos = 24
     while pos + 16 <= size:
         seconds, frac, caplen, _ = record.unpack_from(data, pos)
         pos += 16
-        frame = data[pos : pos + caplen]
+        offset, end = pos, min(pos + caplen, size)
         pos += caplen
-        parsed = _udp(frame, linktype)
-        if parsed is None:
+        if linktype == _LINK_ETHERNET:
+            ethertype = data[offset + 12 : offset + 14]
+            offset += 14
+            if ethertype == b"\x81\x00":  # VLAN tag
+                ethertype = data[offset + 2 : offset + 4]
+                offset += 4
+            if ethertype not in (b"\x08\x00", b"\x86\xdd"):
+                continue
+        if end - offset < 28:
             continue
-        src, dst_port, udp = parsed
-        for index, party in enumerate(parties):
-            if party.matches(src, dst_port):
-                _rtp(udp, seconds + frac * fraction, codecs, out[index])
-                break
+        version = data[offset] >> 4
+        if version == 4:
+            if data[offset + 9] != 17:  # not UDP
+                continue
+            source = data[offset + 12 : offset + 16]
+            offset += (data[offset] & 0x0F) * 4
+        elif version == 6:
+            if end - offset < 48 or data[offset + 6] != 17:  # no extension headers before RTP
+                continue
+            source = data[offset + 8 : offset + 24]
+            offset += 40
+        else:
+            continue
+        if end - offset < 8:
+            continue
+        src_port, dst_port = ports.unpack_from(data, offset)
+        yield seconds + frac * fraction, source, src_port, dst_port, offset + 8, end
+
+
+def _packed(address: tuple[str, int] | None) -> tuple[bytes, int] | None:
+    if address is None:
+        return None
+    return ipaddress.ip_address(address[0]).packed, address[1]
+
+
+def _read_pcap(
+    data: bytes, parties: tuple[Party, Party], payload_types: Mapping[int, str]
+) -> tuple[_Packets, _Packets]:
+    codecs = {pt: (0 if name == "PCMU" else 1) for pt, name in payload_types.items()}
+    addresses = [_packed(party.address) for party in parties]
+    local_ports = [party.local_ports for party in parties]
+    out = (_Packets(), _Packets())
+    header = struct.Struct("!BBHII")
+    for arrival, source, src_port, dst_port, start, end in _frames(data):
+        if (source, src_port) == addresses[0] or dst_port in local_ports[0]:
+            packets = out[0]
+        elif (source, src_port) == addresses[1] or dst_port in local_ports[1]:
+            packets = out[1]
+        else:
+            continue
+        if end - start < 12:
+            packets.skipped += 1
+            continue
+        first, second, _, timestamp, ssrc = header.unpack_from(data, start)
+        payload_type = second & 0x7F
+        if first >> 6 != 2 or payload_type not in codecs:  # RTCP (72–76), events, CN (13), others
+            packets.skipped += 1
+            continue
+        start += 12 + 4 * (first & 0x0F)
+        if first & 0x10 and end - start >= 4:  # header extension
+            start += 4 + 4 * int.from_bytes(data[start + 2 : start + 4], "big")
+        if first & 0x20:  # padding
+            end -= data[end - 1]
+        if end <= start:
+            packets.skipped += 1
+            continue
+        packets.arrival.append(arrival)
+        packets.ssrc.append(ssrc)
+        packets.timestamp.append(timestamp)
+        packets.table.append(codecs[payload_type])
+        packets.payload.append(data[start:end])
     return out
-
-
-def _udp(frame: bytes, linktype: int) -> tuple[tuple[str, int], int, bytes] | None:
-    offset = 0
-    if linktype == _LINK_ETHERNET:
-        if len(frame) < 14:
-            return None
-        ethertype = int.from_bytes(frame[12:14], "big")
-        offset = 14
-        if ethertype == 0x8100:  # VLAN tag
-            ethertype = int.from_bytes(frame[16:18], "big")
-            offset = 18
-        if ethertype not in (0x0800, 0x86DD):
-            return None
-    elif linktype not in (*_LINK_RAW, _LINK_IPV4, _LINK_IPV6):
-        raise RecordingError(f"pcap link type {linktype} is not supported")
-    if len(frame) < offset + 20:
-        return None
-    version = frame[offset] >> 4
-    if version == 4:
-        header = (frame[offset] & 0x0F) * 4
-        if frame[offset + 9] != 17:  # UDP
-            return None
-        src_ip = ".".join(str(b) for b in frame[offset + 12 : offset + 16])
-        offset += header
-    elif version == 6:
-        if len(frame) < offset + 40 or frame[offset + 6] != 17:  # no extension headers in RTP
-            return None
-        src_ip = str(ipaddress.IPv6Address(frame[offset + 8 : offset + 24]))
-        offset += 40
-    else:
-        return None
-    if len(frame) < offset + 8:
-        return None
-    src_port, dst_port = struct.unpack_from("!HH", frame, offset)
-    return (src_ip, src_port), dst_port, frame[offset + 8 :]
-
-
-_RTP_HEADER = struct.Struct("!BBHII")
-
-
-def _rtp(udp: bytes, arrival: float, codecs: Mapping[int, int], out: _Packets) -> None:
-    if len(udp) < 12:
-        out.skipped += 1
-        return
-    first, second, seq, timestamp, ssrc = _RTP_HEADER.unpack_from(udp, 0)
-    payload_type = second & 0x7F
-    if first >> 6 != 2 or payload_type not in codecs:  # RTCP (72–76), events, CN (13), others
-        out.skipped += 1
-        return
-    start = 12 + 4 * (first & 0x0F)
-    if first & 0x10:  # header extension
-        if len(udp) < start + 4:
-            out.skipped += 1
-            return
-        start += 4 + 4 * int.from_bytes(udp[start + 2 : start + 4], "big")
-    end = len(udp)
-    if first & 0x20 and end > start:  # padding
-        end -= udp[-1]
-    if end <= start:
-        out.skipped += 1
-        return
-    out.arrival.append(arrival)
-    out.ssrc.append(ssrc)
-    out.seq.append(seq)
-    out.timestamp.append(timestamp)
-    out.table.append(codecs[payload_type])
-    out.payload.append(udp[start:end])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,45 +282,66 @@ def _rtp(udp: bytes, arrival: float, codecs: Mapping[int, int], out: _Packets) -
 # ---------------------------------------------------------------------------------------------
 
 
-def _positions(packets: _Packets, origin: float) -> tuple[npt.NDArray[np.int64], int]:
+def _positions(packets: _Packets, origin: float) -> tuple[list[int], int]:
     """Sample index of each packet's first sample (−1: dropped) and the number of streams."""
-    count = len(packets.payload)
-    positions = np.full(count, -1, dtype=np.int64)
+    positions: list[int] = []
     streams = 0
     anchors: dict[int, tuple[int, int]] = {}  # ssrc -> (RTP timestamp, sample index) of the anchor
     limit = MAX_GAP_S * SAMPLE_RATE
-    for i in range(count):
-        ssrc = packets.ssrc[i]
-        arrived_at = round((packets.arrival[i] - origin) * SAMPLE_RATE)
+    resync = RESYNC_S * SAMPLE_RATE
+    for arrival, ssrc, timestamp in zip(packets.arrival, packets.ssrc, packets.timestamp, strict=True):
+        arrived_at = round((arrival - origin) * SAMPLE_RATE)
         anchor = anchors.get(ssrc)
         if anchor is not None:
-            delta = (packets.timestamp[i] - anchor[0] + 0x80000000) % 0x100000000 - 0x80000000
-            position = anchor[1] + delta
-            if abs(position - arrived_at) <= RESYNC_S * SAMPLE_RATE:
-                if 0 <= position < limit:
-                    positions[i] = position
+            position = anchor[1] + (timestamp - anchor[0] + 0x80000000) % 0x100000000 - 0x80000000
+            if abs(position - arrived_at) <= resync:
+                positions.append(position if 0 <= position < limit else -1)
                 continue
-        anchors[ssrc] = (packets.timestamp[i], arrived_at)
+        anchors[ssrc] = (timestamp, arrived_at)
         streams += 1
-        if 0 <= arrived_at < limit:
-            positions[i] = arrived_at
+        positions.append(arrived_at if 0 <= arrived_at < limit else -1)
     return positions, streams
 
 
-def _channel(packets: _Packets, origin: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int16], int]:
-    """Destination sample indices and decoded samples of one party."""
-    positions, streams = _positions(packets, origin)
-    keep = positions >= 0
-    if not keep.any():
-        return np.empty(0, np.int64), np.empty(0, np.int16), streams
-    lengths = np.fromiter((len(p) for p in packets.payload), dtype=np.int64, count=len(packets.payload))
+def _place(packets: _Packets, positions: list[int], out: npt.NDArray[np.int16]) -> None:
+    """Decode one party's packets into ``out`` (one channel) at ``positions``."""
+    if not packets.payload:
+        return
     codes = np.frombuffer(b"".join(packets.payload), dtype=np.uint8)
-    tables = np.repeat(np.asarray(packets.table, dtype=np.uint8), lengths)
-    samples = np.where(tables == 0, ULAW_TO_LINEAR[codes], ALAW_TO_LINEAR[codes])
+    lengths = np.fromiter((len(payload) for payload in packets.payload), np.int64, len(packets.payload))
+    if all(packets.table):
+        samples = ALAW_TO_LINEAR[codes]
+    elif not any(packets.table):
+        samples = ULAW_TO_LINEAR[codes]
+    else:  # the codec changed during the call
+        tables = np.repeat(np.asarray(packets.table, dtype=np.uint8), lengths)
+        samples = np.where(tables == 0, ULAW_TO_LINEAR[codes], ALAW_TO_LINEAR[codes])
+    # Copy runs of packets that follow one another (all of them, on a clean line) in one go.
     starts = np.cumsum(lengths) - lengths
-    destination = np.repeat(positions - starts, lengths) + np.arange(codes.size, dtype=np.int64)
-    mask = np.repeat(keep, lengths)
-    return destination[mask], samples[mask], streams
+    position = np.asarray(positions, dtype=np.int64)
+    valid = position >= 0
+    follows = np.zeros(position.size, dtype=bool)
+    follows[1:] = valid[1:] & valid[:-1] & (position[1:] == position[:-1] + lengths[:-1])
+    breaks = np.flatnonzero(~follows)  # packets that do not continue the one before
+    ends = np.append(breaks[1:], position.size)
+    size = out.shape[0]
+    for first, after in zip(breaks.tolist(), ends.tolist(), strict=True):
+        if not valid[first]:
+            continue
+        begin = int(position[first])
+        stop = min(int(position[after - 1] + lengths[after - 1]), size)
+        out[begin:stop] = samples[starts[first] : starts[first] + stop - begin]
+
+
+def _frames_needed(packets: _Packets, positions: list[int]) -> int:
+    return max(
+        (
+            position + len(payload)
+            for position, payload in zip(positions, packets.payload, strict=True)
+            if position >= 0
+        ),
+        default=0,
+    )
 
 
 def pcap_to_wav(
@@ -348,11 +370,12 @@ def pcap_to_wav(
     if not arrivals:
         raise RecordingError(f"no G.711 audio from either party in {pcap_path}")
     origin = min(arrivals)
-    placed = [_channel(p, origin) for p in packets]
-    frames = max((int(dest.max()) + 1 for dest, _, _ in placed if dest.size), default=0)
+    placed = [_positions(p, origin) for p in packets]
+    frames = max(_frames_needed(p, positions) for p, (positions, _) in zip(packets, placed, strict=True))
     audio = np.zeros((frames, 2), dtype="<i2")
-    for channel, (destination, samples, _) in enumerate(placed):
-        audio[destination, channel] = samples
+    for channel, (p, (positions, _)) in enumerate(zip(packets, placed, strict=True)):
+        _place(p, positions, audio[:, channel])
+    streams = [count for _, count in placed]
     wav_path = Path(wav_path)
     wav_path.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(wav_path), "wb") as out:
@@ -363,8 +386,8 @@ def pcap_to_wav(
     digest = file_sha256(wav_path)
     wav_path.with_name(wav_path.name + ".sha256").write_text(f"{digest}  {wav_path.name}\n")
     stats = tuple(
-        ChannelStats(packets=len(p.payload), skipped=p.skipped, streams=streams)
-        for p, (_, _, streams) in zip(packets, placed, strict=True)
+        ChannelStats(packets=len(p.payload), skipped=p.skipped, streams=count)
+        for p, count in zip(packets, streams, strict=True)
     )
     return WavResult(
         path=wav_path,
@@ -384,17 +407,8 @@ def file_sha256(path: Path, *, chunk: int = 1 << 20) -> str:
 
 def sources(pcap_path: Path) -> dict[tuple[str, int], int]:
     """Source addresses in a pcap with their packet counts (to see who is in a recording)."""
-    data = Path(pcap_path).read_bytes()
-    if len(data) < 24:
-        raise RecordingError("not a pcap file (too short)")
-    endian = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    linktype = struct.unpack_from(endian + "I", data, 20)[0] & 0x0FFFFFFF
     counts: dict[tuple[str, int], int] = {}
-    pos = 24
-    while pos + 16 <= len(data):
-        caplen = struct.unpack_from(endian + "I", data, pos + 8)[0]
-        parsed = _udp(data[pos + 16 : pos + 16 + caplen], linktype)
-        pos += 16 + caplen
-        if parsed is not None:
-            counts[parsed[0]] = counts.get(parsed[0], 0) + 1
+    for _, source, src_port, _, _, _ in _frames(Path(pcap_path).read_bytes()):
+        key = (str(ipaddress.ip_address(source)), src_port)
+        counts[key] = counts.get(key, 0) + 1
     return counts

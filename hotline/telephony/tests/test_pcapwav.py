@@ -172,6 +172,36 @@ def test_packets_are_placed_by_timestamp_with_silence_for_what_is_missing(
     assert result.channels[1].packets == 5
 
 
+def test_a_codec_change_and_a_timestamp_jump_in_one_stream(tmp_path: Path) -> None:
+    pcap = PcapWriter()
+    for n in range(4):  # A-law, then µ-law (a re-INVITE changed the codec), same SSRC
+        pt, code = (PCMA, A_CODE) if n < 2 else (PCMU, B_CODE)
+        pcap.rtp(n * 0.02, A_ADDR, RTPENGINE_A_PORT, pt=pt, seq=n, ts=n * 160, ssrc=7, payload=constant(code))
+    # the phone's clock jumps ten seconds ahead while the packets keep coming every 20 ms
+    for n in range(4, 6):
+        pcap.rtp(
+            n * 0.02,
+            A_ADDR,
+            RTPENGINE_A_PORT,
+            pt=PCMA,
+            seq=n,
+            ts=80_000 + n * 160,
+            ssrc=7,
+            payload=constant(A_CODE),
+        )
+    pcap.rtp(0.0, B_ADDR, RTPENGINE_B_PORT, pt=PCMA, seq=0, ts=0, ssrc=8, payload=constant(A_CODE))
+    result = pcap_to_wav(
+        pcap.write(tmp_path / "c.pcap"),
+        tmp_path / "c.wav",
+        party_a=Party(address=A_ADDR),
+        party_b=Party(address=B_ADDR),
+    )
+    a = read_wav(result.path)[:, 0]
+    assert len(a) == 6 * 160  # the jump is not ten seconds of silence
+    assert np.all(a[:320] == A_LEVEL) and np.all(a[320:640] == B_LEVEL) and np.all(a[640:] == A_LEVEL)
+    assert result.channels[0].streams == 2
+
+
 def test_the_sha256_is_returned_and_written_beside_the_wav(tmp_path: Path) -> None:
     pcap = _two_party_pcap(tmp_path / "call.pcap")
     result = pcap_to_wav(
