@@ -123,7 +123,11 @@ def udp_port_free(host: str, port: int) -> bool:
 
 
 def start_rtpengine(
-    options: MediaServerOptions, *, timeout_s: float = 10.0, log_path: Path | None = None
+    options: MediaServerOptions,
+    *,
+    timeout_s: float = 10.0,
+    log_path: Path | None = None,
+    die_with_parent: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start rtpengine and return once it answers an ng ``ping``.
 
@@ -131,6 +135,8 @@ def start_rtpengine(
     :class:`MediaServerError` with the log when rtpengine is missing, exits, or does not answer in
     ``timeout_s``. rtpengine binds its ng port with address reuse, so a second daemon on the same
     port starts and shares the requests with the first: a port already taken is refused here.
+    ``die_with_parent`` (Linux; for tests) stops the daemon when the starting thread ends, even
+    if it is killed.
     """
     if not rtpengine_available(options.binary):
         raise MediaServerError(f"rtpengine is not installed ({options.binary!r} not found)")
@@ -144,7 +150,11 @@ def start_rtpengine(
         else log_path.open("w+b")
     )
     process = subprocess.Popen(  # noqa: S603 - our own argument list
-        rtpengine_argv(options), stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        rtpengine_argv(options),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        preexec_fn=_set_parent_death_signal if die_with_parent else None,
     )
     deadline = time.monotonic() + timeout_s
     try:
@@ -161,6 +171,14 @@ def start_rtpengine(
             time.sleep(0.05)
     finally:
         log.close()  # the daemon keeps its own descriptor
+
+
+def _set_parent_death_signal() -> None:
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def stop_rtpengine(process: subprocess.Popen[bytes], *, timeout_s: float = 5.0) -> int:

@@ -73,7 +73,7 @@ def rtpengine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rtpengine]:
         log_level=6,
     )
     log_path = base / "rtpengine.log"
-    process = start_rtpengine(options, log_path=log_path)
+    process = start_rtpengine(options, log_path=log_path, die_with_parent=True)
     try:
         yield Rtpengine(options=options, process=process, log_path=log_path)
     finally:
