@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, overload
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, F, Func, Q, QuerySet
 from django.utils import timezone
 
 from hotline.accounts.scope import SELF, DataScope
@@ -79,17 +79,21 @@ class OrderFilter:
     q: str = ""
 
 
+def _category_subtree(code: str) -> list[int]:
+    """The ids of the category ``code`` and everything under it."""
+    return list(Category.objects.filter(code__startswith=code).order_by().values_list("id", flat=True))
+
+
 def orders_filter(qs: QuerySet[WorkOrder], f: OrderFilter) -> QuerySet[WorkOrder]:
     """Apply ``f`` to an already scoped queryset."""
+    if f.category_code:
+        # the category's subtree as ids, so that the filter is read from the order indexes
+        # (order_unit_created_cat_idx) rather than by joining the category of every row
+        qs = qs.filter(category_id__in=_category_subtree(f.category_code))
     if f.states:
         qs = qs.filter(state__in=f.states)
     if f.unit_code:
         qs = qs.filter(lead_unit__code=f.unit_code)
-    if f.category_code:
-        # the category's subtree as ids, so that the filter is read from the order indexes
-        # (order_unit_state_created_idx) rather than by joining the category of every row
-        subtree = Category.objects.filter(code__startswith=f.category_code).values_list("id", flat=True)
-        qs = qs.filter(category_id__in=list(subtree))
     if f.channel:
         qs = qs.filter(channel=f.channel)
     if f.number:
@@ -107,38 +111,96 @@ def orders_filter(qs: QuerySet[WorkOrder], f: OrderFilter) -> QuerySet[WorkOrder
     return qs
 
 
-def _sorted_by(rows: list[WorkOrder], field: str) -> list[WorkOrder]:
-    """``rows`` sorted by one ``order_by`` term as PostgreSQL sorts: empty values last going up,
+class Among(Func):
+    """``column IN (ids)`` for a long list of ids (a district's thousands of assisting orders). On
+    PostgreSQL it is sent as ``column = ANY(%s)`` with the ids as one array parameter: one value to
+    adapt, send and plan instead of thousands (planning alone took 15 ms for 16,000 ids as an
+    ``IN`` list; docs/performance.md)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, ids: Collection[int]) -> None:
+        super().__init__(F(column))
+        self.ids = list(ids)
+
+    def as_sql(  # type: ignore[override]  # the ids are parameters, not source expressions
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        lhs, params = compiler.compile(self.get_source_expressions()[0])
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", (*params, self.ids)
+        return f"{lhs} IN ({', '.join(['%s'] * len(self.ids))})", (*params, *self.ids)
+
+
+def _sorted_by(rows: list[tuple[Any, ...]], position: int, descending: bool) -> list[tuple[Any, ...]]:
+    """``rows`` sorted by the value at ``position`` as PostgreSQL sorts: empty values last going up,
     first going down."""
-    name = field.lstrip("-")
-    descending = field.startswith("-")
     present = sorted(
-        (o for o in rows if getattr(o, name) is not None), key=lambda o: getattr(o, name), reverse=descending
+        (r for r in rows if r[position] is not None), key=lambda r: r[position], reverse=descending
     )
-    empty = [o for o in rows if getattr(o, name) is None]
+    empty = [r for r in rows if r[position] is None]
     return empty + present if descending else present + empty
 
 
 class OrderUnion:
-    """Two (or more) disjoint order querysets read as one list in one order: what a unit leads
-    (served by the ``lead_unit`` indexes alone) and the few orders it assists in. Each part is
-    counted and paged on its own and the first rows are merged, because one query with
-    ``lead_unit = … OR id IN (…)`` has to read every matching row from the table to count it
-    (docs/performance.md). Works with Django's ``Paginator`` (``count()`` and slices)."""
+    """Disjoint order querysets read as one list in one order: what a unit leads (served by the
+    ``lead_unit`` indexes alone) and the few orders it assists in. Each part is counted on its own,
+    because one query with ``lead_unit = … OR id IN (…)`` has to read every matching row from the
+    table to count it (docs/performance.md). Works with Django's ``Paginator`` (``count()`` and
+    slices).
 
-    def __init__(self, parts: Sequence[QuerySet[WorkOrder]], order: Sequence[str]) -> None:
+    A page is read in two steps: the sort keys and ids of each part's first rows (the indexes hold
+    them, so PostgreSQL reads no table row for them), merged here; then the page's own rows, in one
+    query by id, with what the list shows (``map``: ``select_related``, ``annotate``). Joining the
+    related rows of every candidate before sorting them cost more than the whole page. A union of
+    one part reads its page in one query, as the queryset would. The parts
+    named ``whole`` (the orders from an id list: few) are read once, keys only, and counted from
+    that read."""
+
+    def __init__(
+        self,
+        parts: Sequence[QuerySet[WorkOrder]],
+        order: Sequence[str],
+        *,
+        whole: Collection[int] = (),
+        changes: Sequence[Callable[[QuerySet[WorkOrder]], QuerySet[WorkOrder]]] = (),
+        _read: dict[int, Any] | None = None,
+    ) -> None:
         self.parts = [p.order_by(*order) for p in parts]
         self.order = tuple(order)
-        self._count: int | None = None
+        self.whole = frozenset(whole)
+        self.changes = tuple(changes)
+        names = [term.lstrip("-") for term in order]
+        self._fields = names if "id" in names else [*names, "id"]
+        self._id_at = self._fields.index("id")
+        # what was read of the parts (the whole parts' keys, under their index; the count under
+        # -1): shared with the unions ``map`` makes, which read the same rows
+        self._read: dict[int, Any] = {} if _read is None else _read
 
     def map(self, change: Callable[[QuerySet[WorkOrder]], QuerySet[WorkOrder]]) -> OrderUnion:
-        """The same union with ``change`` applied to every part (``select_related``, ``annotate``)."""
-        return OrderUnion([change(p) for p in self.parts], self.order)
+        """The same union whose rows get ``change`` (``select_related``, ``annotate``) when read."""
+        return OrderUnion(
+            self.parts, self.order, whole=self.whole, changes=(*self.changes, change), _read=self._read
+        )
+
+    def _keys(self, i: int, stop: int | None) -> list[tuple[Any, ...]]:
+        """Sort keys and id of the first ``stop`` rows of part ``i`` (all with ``None``)."""
+        if i in self.whole:
+            if i not in self._read:
+                self._read[i] = list(self.parts[i].values_list(*self._fields))
+            rows: list[tuple[Any, ...]] = self._read[i]
+            return rows if stop is None else rows[:stop]
+        keys = self.parts[i].values_list(*self._fields)
+        return list(keys if stop is None else keys[:stop])
 
     def count(self) -> int:
-        if self._count is None:
-            self._count = sum(p.count() for p in self.parts)
-        return self._count
+        if -1 not in self._read:
+            self._read[-1] = sum(
+                len(self._keys(i, None)) if i in self.whole else part.count()
+                for i, part in enumerate(self.parts)
+            )
+        count: int = self._read[-1]
+        return count
 
     def __len__(self) -> int:
         return self.count()
@@ -150,12 +212,23 @@ class OrderUnion:
         if not isinstance(index, slice):
             raise TypeError("an order union is read in slices")
         start, stop = index.start or 0, index.stop
-        rows: list[WorkOrder] = []
-        for part in self.parts:
-            rows.extend(part[:stop] if stop is not None else part)
-        for field in reversed(self.order):  # stable sorts, the last key first
-            rows = _sorted_by(rows, field)
-        return rows[start:stop]
+        if len(self.parts) == 1:  # nothing to merge: one query, as a queryset would read it
+            return list(self._changed(self.parts[0])[start:stop])
+        rows: list[tuple[Any, ...]] = []
+        for i in range(len(self.parts)):
+            rows.extend(self._keys(i, stop))
+        for position in reversed(range(len(self.order))):  # stable sorts, the last key first
+            rows = _sorted_by(rows, position, self.order[position].startswith("-"))
+        ids = [row[self._id_at] for row in rows[start:stop]]
+        if not ids:
+            return []
+        by_id = {o.pk: o for o in self._changed(WorkOrder.objects.filter(pk__in=ids).order_by())}
+        return [by_id[pk] for pk in ids if pk in by_id]
+
+    def _changed(self, qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
+        for change in self.changes:
+            qs = change(qs)
+        return qs
 
     def __iter__(self) -> Iterator[WorkOrder]:
         return iter(self[0:None])
@@ -174,14 +247,24 @@ def orders_search(user: Any, f: OrderFilter) -> QuerySet[WorkOrder] | OrderUnion
     if f.number or unit is None or scope.everything or scope.region_path:
         return orders_filter(orders_visible_to(user), f).order_by(*order)
     unit_ids = _scope_units(scope)
-    return _held(unit_ids, _assisting(unit_ids), lambda qs: orders_filter(qs, f), order)
+    categories = _category_subtree(f.category_code) if f.category_code else None
+    rest = replace(f, category_code="")
+
+    def narrow(qs: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
+        if categories is not None:
+            qs = qs.filter(category_id__in=categories)
+        return orders_filter(qs, rest)
+
+    return _held(unit_ids, _assisting(unit_ids), narrow, order)
 
 
 def _assisting(unit_ids: list[int]) -> list[int]:
     return list(
         Assignment.objects.filter(
             unit_id__in=unit_ids, role=AssignmentRole.ASSIST, state__in=ACTIVE_ASSIGNMENT_STATES
-        ).values_list("order_id", flat=True)
+        )
+        .order_by()
+        .values_list("order_id", flat=True)  # from the index alone (assignment_unit_role_order_idx)
     )
 
 
@@ -195,14 +278,14 @@ def _held(
     assisting: list[int],
     narrow: Callable[[QuerySet[WorkOrder]], QuerySet[WorkOrder]],
     order: Sequence[str],
-) -> QuerySet[WorkOrder] | OrderUnion:
+) -> OrderUnion:
     """The orders led by ``unit_ids`` and those in ``assisting`` led elsewhere, each narrowed by
-    ``narrow``: one queryset when there are no assisting orders, else two parts."""
+    ``narrow``: one part when there are no assisting orders, else two (the second read whole)."""
     lead = narrow(WorkOrder.objects.filter(lead_unit_id__in=unit_ids))
     if not assisting:
-        return lead.order_by(*order)
-    others = narrow(WorkOrder.objects.filter(pk__in=assisting).exclude(lead_unit_id__in=unit_ids))
-    return OrderUnion([lead, others], order)
+        return OrderUnion([lead], order)
+    others = narrow(WorkOrder.objects.filter(Among("id", assisting)).exclude(lead_unit_id__in=unit_ids))
+    return OrderUnion([lead, others], order, whole={1})
 
 
 # What a row of any order list shows, read in the same query.
@@ -246,13 +329,8 @@ def unit_nearest(*, unit: Any, assisting: list[int] | None = None, limit: int = 
     if assisting is None:
         assisting = unit_assisting(unit)
     held = [OrderState.PENDING_SIGN, OrderState.HANDLING]
-    orders = _held(
-        [unit.pk],
-        assisting,
-        lambda qs: qs.filter(state__in=held).select_related(*LIST_RELATED),
-        ("due_at", "id"),
-    )
-    return list(orders[0:limit])
+    orders = _held([unit.pk], assisting, lambda qs: qs.filter(state__in=held), ("due_at", "id"))
+    return list(orders.map(lambda qs: qs.select_related(*LIST_RELATED))[0:limit])
 
 
 def inbox_counts(
@@ -284,7 +362,7 @@ def inbox_counts(
     counts["near_deadline"] += late["near"] or 0
     if assisting:
         for state, due_at, warn_at in (
-            WorkOrder.objects.filter(pk__in=assisting, state__in=held)
+            WorkOrder.objects.filter(Among("id", assisting), state__in=held)
             .exclude(lead_unit=unit)
             .values_list("state", "due_at", "warn_at")
         ):
