@@ -298,6 +298,7 @@ class SwitchService:
         directory: Any = None,
         config: Any = None,
         recorder_delay_s: float = 1.0,
+        sip: Any = None,
     ) -> None:
         from .config_load import centre_config
         from .directory import DjangoDirectory
@@ -305,8 +306,15 @@ class SwitchService:
 
         self.bus = bus
         self.clock = AsyncioClock()
-        self.switch = SimSwitch(clock=self.clock, default_endpoint=sim_endpoints, keep_commands=False)
-        self.kind = "simulated"
+        # ``sip``: a ``hotline.telephony.sipservice.SipRuntime`` (real calls); otherwise the
+        # simulated switch, whose calls come from the test phone page
+        self.sip = sip
+        self.switch: Any = (
+            sip.switch
+            if sip is not None
+            else SimSwitch(clock=self.clock, default_endpoint=sim_endpoints, keep_commands=False)
+        )
+        self.kind = "sip" if sip is not None else "simulated"
         self.recorder = recorder or DjangoRecorder(
             max_delay_s=recorder_delay_s, on_written=self._records_written
         )
@@ -375,6 +383,8 @@ class SwitchService:
     async def run(self, *, ready: asyncio.Event | None = None) -> None:
         """Serve until cancelled."""
         self._loop = asyncio.get_running_loop()
+        if self.sip is not None:
+            await self.sip.start()
         await self.bus.start()
         self.recorder.start()
         tasks = [
@@ -391,6 +401,8 @@ class SwitchService:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.bus.stop()
+            if self.sip is not None:
+                await self.sip.stop()
             await asyncio.to_thread(self.recorder.stop)
             await self.flush()
 
@@ -578,6 +590,10 @@ class SwitchService:
     # --- test phone ----------------------------------------------------------------------------
 
     def _phone_call(self, message: Mapping[str, Any], user_id: int) -> None:
+        if self.sip is not None:
+            raise EngineError(
+                "unavailable", "the test phone calls the simulated switch; call the SIP switch from a phone"
+            )
         caller = _digits(message, "caller")
         called = _digits(message, "called")
         call_id, leg_id = self.switch.incoming(
@@ -693,6 +709,8 @@ class SwitchService:
         self.centre.config = config
         self.centre.flows = config.flows
         self._load_pause_reasons()
+        if self.sip is not None and self._loop is not None:
+            self._loop.create_task(self.sip.reload())
         logger.info("configuration reloaded: %d queues, %d agents", len(config.queues), len(config.agents))
 
     def _agent_seen(self, view: AgentView) -> None:

@@ -1,7 +1,7 @@
 """The switch process reads its configuration at start; after an administrator changes a queue,
-a flow, a number, a membership, a seat, a pause reason or the centre settings, it is told to read
-it again (``reload``, once the change has committed; the switch waits a moment so that a burst of
-changes gives one reload)."""
+a flow, a number, a membership, a seat, a pause reason, the centre settings, a phone account or a
+trunk, it is told to read it again (``reload``, once the change has committed; the switch waits a
+moment so that a burst of changes gives one reload)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 
 from hotline.core.events import switch_send
+from hotline.telephony import models as telephony
 
 from . import models
 
@@ -23,6 +24,8 @@ CONFIG_MODELS = (
     models.PauseReason,
     models.EmergencyNumber,
     models.CentreSettings,
+    telephony.PhoneAccount,  # the SIP switch's phones and trunks
+    telephony.Trunk,
 )
 
 

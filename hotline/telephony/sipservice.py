@@ -1,0 +1,284 @@
+"""The SIP switch's runtime: the stack, rtpengine's ng client and DTMF reports, the router and
+the access policy, built from the database and kept up to date (see docs/telephony.md).
+
+``SipRuntime`` is what the ``switch`` process runs when the SIP switch is chosen; the contact-centre
+service (``hotline.callcenter.runtime.SwitchService``) drives ``runtime.switch`` exactly as it drives
+the simulated switch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+from .dtmf import DtmfListener
+from .mediaserver import MediaServerOptions
+from .ng import NgClient
+from .sipstack import AccessPolicy, Binding, Dialog, SipStack, TrunkAccess
+from .sipswitch import Route, SipSwitch
+
+log = logging.getLogger(__name__)
+
+RECONCILE_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class StaticPhone:
+    host: str
+    port: int
+    user: str
+    auto_answer: bool
+
+
+@dataclass(slots=True)
+class Directory:
+    """A snapshot of the phones and trunks the router reads (replaced whole on reload)."""
+
+    static: dict[str, StaticPhone] = field(default_factory=dict)
+    auto_answer: set[str] = field(default_factory=set)
+    outbound: Route | None = None
+
+
+def parse_contact(contact: str) -> tuple[str, str, int] | None:
+    """``sip:1001@10.1.2.3:5062;transport=udp`` → ("1001", "10.1.2.3", 5062)."""
+    value = contact.strip().strip("<>")
+    if value.startswith("sip:"):
+        value = value[4:]
+    value = value.split(";", 1)[0]
+    user, _, hostport = value.rpartition("@")
+    host, _, port = hostport.partition(":")
+    if not host:
+        return None
+    try:
+        return user, host, int(port or 5060)
+    except ValueError:
+        return None
+
+
+class DjangoRouter:
+    """``ext:1001`` → the phone's most recent registration (where its REGISTER came from) or its
+    fixed address; ``tel:…`` → the default outbound trunk with its prefix and caller ID."""
+
+    def __init__(self) -> None:
+        self.directory = Directory()
+        self.stack: SipStack | None = None
+
+    def route(self, target: str, caller_id: str) -> Route | None:
+        kind, _, value = target.partition(":")
+        if kind == "ext":
+            static = self.directory.static.get(value)
+            if static is not None:
+                return Route(
+                    static.host, static.port, static.user or value, caller_id, auto_answer=static.auto_answer
+                )
+            if self.stack is None:
+                return None
+            bindings = sorted(self.stack.contacts(value), key=lambda b: b.expires_at, reverse=True)
+            if not bindings:
+                return None
+            b = bindings[0]
+            parsed = parse_contact(b.contact)
+            user = parsed[0] if parsed and parsed[0] else value
+            return Route(b.host, b.port, user, caller_id, auto_answer=value in self.directory.auto_answer)
+        if kind == "tel":
+            trunk = self.directory.outbound
+            if trunk is None or not value:
+                return None
+            return Route(
+                trunk.host,
+                trunk.port,
+                trunk.user + value,
+                trunk.caller_id or caller_id,
+                username=trunk.username,
+                password=trunk.password,
+                trunk=trunk.trunk,
+            )
+        return None
+
+
+def load_config(realm: str) -> tuple[AccessPolicy, Directory, list[Binding]]:
+    """Read the phone accounts, trunks and live registrations (synchronous: call in a thread)."""
+    from .models import PhoneAccount, Registration, Trunk
+
+    phones: dict[str, str] = {}
+    directory = Directory()
+    for account in PhoneAccount.objects.filter(active=True).select_related("seat"):
+        extension = account.seat.extension
+        if account.ha1 and account.realm == realm:
+            phones[extension] = account.ha1
+        if account.auto_answer:
+            directory.auto_answer.add(extension)
+        if account.static_contact:
+            parsed = parse_contact(account.static_contact)
+            if parsed is not None:
+                directory.static[extension] = StaticPhone(
+                    parsed[1], parsed[2], parsed[0], account.auto_answer
+                )
+    trunks: list[TrunkAccess] = []
+    for trunk in Trunk.objects.filter(active=True):
+        networks = []
+        for text in trunk.addresses():
+            try:
+                networks.append(ipaddress.ip_network(text, strict=False))
+            except ValueError:
+                log.warning("trunk %s: %r is not an address or network", trunk.code, text)
+        trunks.append(TrunkAccess(trunk.code, tuple(networks), trunk.username, trunk.password))
+        if trunk.outbound_host and (directory.outbound is None or trunk.outbound_default):
+            directory.outbound = Route(
+                trunk.outbound_host,
+                trunk.outbound_port,
+                trunk.dial_prefix,
+                trunk.caller_id,
+                username=trunk.username,
+                password=trunk.password,
+                trunk=trunk.code,
+            )
+    now = datetime.now(UTC)
+    bindings = [
+        Binding(r.extension, r.contact, r.host, r.port, r.expires_at.timestamp(), r.user_agent)
+        for r in Registration.objects.filter(expires_at__gt=now)
+    ]
+    return AccessPolicy(realm=realm, phones=phones, trunks=tuple(trunks)), directory, bindings
+
+
+def store_bindings(extension: str, bindings: list[Binding]) -> None:
+    """Keep an extension's registrations in the database (synchronous: call in a thread)."""
+    from django.db import transaction
+
+    from .models import Registration
+
+    with transaction.atomic():
+        Registration.objects.filter(extension=extension).delete()
+        Registration.objects.bulk_create(
+            [
+                Registration(
+                    extension=b.extension,
+                    contact=b.contact[:255],
+                    host=b.host,
+                    port=b.port,
+                    user_agent=b.user_agent[:128],
+                    registered_at=datetime.now(UTC),
+                    expires_at=datetime.fromtimestamp(b.expires_at, UTC),
+                )
+                for b in bindings
+            ]
+        )
+
+
+class SipRuntime:
+    """Starts and stops everything the SIP switch needs inside the ``switch`` process."""
+
+    def __init__(
+        self,
+        *,
+        media_options: MediaServerOptions | None = None,
+        sip: dict[str, Any] | None = None,
+        prompts: Any = None,
+        reconcile_s: float = RECONCILE_S,
+    ) -> None:
+        self.options = media_options or MediaServerOptions.from_settings()
+        self.sip = {**settings.HOTLINE_SIP, **(sip or {})}
+        self.ng = NgClient(self.options.ng_host, self.options.ng_port)
+        self.router = DjangoRouter()
+        if prompts is None:
+            from .prompts import PromptLibrary
+
+            prompts = PromptLibrary()
+        self.prompts = prompts
+        media_address = (
+            self.options.interfaces[0].split("!")[-1].split("/")[-1]
+            if self.options.interfaces
+            else "127.0.0.1"
+        )
+        self.switch = SipSwitch(
+            media=self.ng, prompts=prompts, router=self.router, media_address=media_address
+        )
+        self.stack: SipStack | None = None
+        self.dtmf: DtmfListener | None = None
+        self.reconcile_s = reconcile_s
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # StackHandler: the stack reports to the runtime, which passes calls on to the switch
+    def on_invite(self, dialog: Dialog, caller: str, called: str, sdp: str, trunk: str, source: str) -> None:
+        self.switch.on_invite(dialog, caller, called, sdp, trunk, source)
+
+    def on_dialog_event(self, dialog: Dialog, kind: str, code: int, reason: str, sdp: str) -> None:
+        self.switch.on_dialog_event(dialog, kind, code, reason, sdp)
+
+    def on_bindings(self, extension: str, bindings: list[Binding]) -> None:
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(store_bindings, extension, bindings))
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        await self.ng.start()
+        if not await self.ng.ping():
+            raise RuntimeError("rtpengine did not answer a ping")
+        self.dtmf = DtmfListener(
+            self.switch.on_digit, host=self.options.dtmf_host, port=self.options.dtmf_port
+        )
+        await self.dtmf.start()
+        self.stack = SipStack(
+            listen=self.sip["listen"],
+            port=int(self.sip["port"]),
+            advertise=self.sip.get("advertise", ""),
+            handler=self,
+            loop=loop,
+        )
+        self.router.stack = self.stack
+        self.switch.bind(self.stack, loop)
+        await self.reload()
+        self.stack.start()
+        found = await self.switch.reconcile()
+        if found["orphans"]:
+            log.info("deleted %d calls left in rtpengine by an earlier switch", found["orphans"])
+        self._tasks.append(loop.create_task(self._reconcile_loop(), name="sip-reconcile"))
+
+    async def reload(self) -> None:
+        policy, directory, bindings = await asyncio.to_thread(load_config, self.sip["realm"])
+        self.router.directory = directory
+        if self.stack is not None:
+            self.stack.set_policy(policy)
+            if not self.stack.bindings:
+                self.stack.restore_bindings(bindings)
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.reconcile_s)
+            try:
+                found = await self.switch.reconcile()
+                if found["lost"]:
+                    log.warning("rtpengine lost the media of %d calls: they were ended", found["lost"])
+            except Exception:
+                log.exception("reconciling calls with rtpengine")
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.stack is not None:
+            self.stack.stop()
+        if self.dtmf is not None:
+            self.dtmf.close()
+        self.ng.close()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "kind": "sip",
+            "listen": f"{self.sip['listen']}:{self.sip['port']}",
+            "calls": len(self.switch.calls),
+            "legs": len(self.switch.legs),
+            "registered": sum(len(v) for v in (self.stack.bindings if self.stack else {}).values()),
+            "counters": {**self.switch.counters, **(self.stack.counters if self.stack else {})},
+            "at": time.time(),
+        }

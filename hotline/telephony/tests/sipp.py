@@ -1,0 +1,350 @@
+"""sipp as the switch's far ends in tests and the benchmark: callers, agents' phones, a
+registration. Scenarios are written from templates here, so each test says what its phones do.
+
+Audio and digits are the pcaps sipp ships (/usr/share/sip-tester): ``g711a.pcap`` (about 7 s of
+speech, A-law) and ``dtmf_2833_<digit>.pcap`` (one RFC 2833 key press).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+PCAPS = Path("/usr/share/sip-tester")
+SPEECH = PCAPS / "g711a.pcap"
+
+
+def require_sipp() -> None:
+    if shutil.which("sipp") and SPEECH.exists():
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("sipp is not installed (Debian: sip-tester), and CI=true")
+    pytest.skip("sipp is not installed (Debian package sip-tester)")
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def digit_pcap(digit: str) -> Path:
+    name = {"*": "star", "#": "pound"}.get(digit, digit)
+    return PCAPS / f"dtmf_2833_{name}.pcap"
+
+
+SDP = """v=0
+o=- 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+a=sendrecv"""
+
+
+def _play(path: Path) -> str:
+    return f'<nop><action><exec play_pcap_audio="{path}"/></action></nop>'
+
+
+def caller_scenario(
+    *,
+    called: str,
+    steps: list[tuple[str, float | str]],
+    hang_up: bool = True,
+    contact_transport: str = "UDP",
+) -> str:
+    """A caller: INVITE ``called``, then ``steps`` — ("wait", seconds), ("speak", 0) (about 7 s of
+    speech in the background), ("keys", "1#") (RFC 2833 digits, 0.3 s apart) — then BYE, or wait
+    for the switch's BYE when ``hang_up`` is false."""
+    body = []
+    for kind, value in steps:
+        if kind == "wait":
+            body.append(f'<pause milliseconds="{int(float(value) * 1000)}"/>')
+        elif kind == "speak":
+            body.append(_play(SPEECH))
+        elif kind == "keys":
+            for key in str(value):
+                body.append(_play(digit_pcap(key)))
+                body.append('<pause milliseconds="400"/>')
+    ending = (
+        """<send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:caller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+<recv response="200" crlf="true"/>"""
+        if hang_up
+        else """<recv request="BYE"/>
+<send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>"""
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="hotline caller">
+<send retrans="500"><![CDATA[
+INVITE sip:{called}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{called}@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:[field0]@[local_ip]:[local_port];transport={contact_transport}>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+{SDP}
+]]></send>
+<recv response="100" optional="true"/>
+<recv response="180" optional="true"/>
+<recv response="183" optional="true"/>
+<recv response="200" rtd="true"/>
+<send><![CDATA[
+ACK sip:{called}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{called}@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+{chr(10).join(body)}
+{ending}
+</scenario>
+"""
+
+
+def phone_scenario(*, ring_s: float = 0.3, answer: bool = True, busy: bool = False) -> str:
+    """An agent's phone (sipp as a server): rings ``ring_s`` then answers with speech, and waits
+    for the BYE; or answers ``486 Busy``; or never answers (``answer=False``: only a CANCEL ends it)."""
+    ok = f"""<send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port]>
+Content-Length: 0
+
+]]></send>
+<pause milliseconds="{int(ring_s * 1000)}"/>
+<send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+{SDP}
+]]></send>
+<recv request="ACK" rtd="true" crlf="true"/>
+{_play(SPEECH)}
+<recv request="BYE"/>
+<send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>"""
+    if busy:
+        ok = """<send><![CDATA[
+SIP/2.0 486 Busy Here
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+<recv request="ACK"/>"""
+    elif not answer:
+        ok = """<send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+<recv request="CANCEL"/>
+<send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+<send><![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [cseq] INVITE
+Content-Length: 0
+
+]]></send>
+<recv request="ACK"/>"""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="hotline agent phone">
+<recv request="INVITE" crlf="true"/>
+{ok}
+</scenario>
+"""
+
+
+def register_scenario(*, extension: str, contact_port: int, expires: int = 3600) -> str:
+    """REGISTER ``extension`` with digest authentication (``-au``/``-ap``), its Contact at
+    ``contact_port`` on the same host (where the phone's own sipp listens)."""
+    request = f"""REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{extension}@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{extension}@[remote_ip]>
+Call-ID: [call_id]
+CSeq: [cseq] REGISTER
+Contact: <sip:{extension}@[local_ip]:{contact_port};transport=UDP>
+Expires: {expires}
+Max-Forwards: 70
+User-Agent: sipp-phone
+"""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="register">
+<send retrans="500"><![CDATA[
+{request}Content-Length: 0
+
+]]></send>
+<recv response="401" auth="true"/>
+<send retrans="500"><![CDATA[
+{request}[authentication]
+Content-Length: 0
+
+]]></send>
+<recv response="200"/>
+</scenario>
+"""
+
+
+@dataclass
+class Sipp:
+    """One sipp process; ``wait()`` returns its exit code (0: every call went as scripted)."""
+
+    process: subprocess.Popen[bytes]
+    workdir: Path
+    name: str
+    args: list[str] = field(default_factory=list)
+
+    def wait(self, timeout: float = 60.0) -> int:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+            return -1
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def output(self) -> str:
+        parts = []
+        for path in sorted(self.workdir.glob(f"{self.name}*")):
+            if path.suffix in (".log", ".txt", ".csv", ".out"):
+                parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}")
+        return "\n".join(parts)
+
+
+def run_sipp(
+    workdir: Path,
+    name: str,
+    scenario: str,
+    *,
+    target: str = "",
+    port: int,
+    media_port: int | None = None,
+    calls: int = 1,
+    rate: float = 1.0,
+    service: str = "12345",
+    caller: str = "13800138000",
+    extra: list[str] | None = None,
+) -> Sipp:
+    """Start sipp with ``scenario`` on ``127.0.0.1:port`` (a client of ``target`` when given)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    xml = workdir / f"{name}.xml"
+    xml.write_text(scenario)
+    inf = workdir / f"{name}.csv"
+    inf.write_text(f"SEQUENTIAL\n{caller};\n")
+    args = ["sipp", "-sf", str(xml), "-i", "127.0.0.1", "-p", str(port), "-m", str(calls), "-r", str(rate)]
+    args += [
+        "-s",
+        service,
+        "-inf",
+        str(inf),
+        "-nostdin",
+        "-trace_err",
+        "-trace_screen",
+        "-max_recv_loops",
+        "100",
+    ]
+    args += [
+        "-error_file",
+        str(workdir / f"{name}_errors.log"),
+        "-screen_file",
+        str(workdir / f"{name}_screen.log"),
+    ]
+    args += ["-mp", str(media_port or free_udp_port() & ~1), "-timeout", "120s", "-timeout_error"]
+    args += list(extra or [])
+    if target:
+        args.append(target)
+    out = (workdir / f"{name}.out").open("wb")
+    process = subprocess.Popen(
+        args, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+    )  # noqa: S603
+    time.sleep(0.05)
+    return Sipp(process, workdir, name, args)

@@ -1,0 +1,202 @@
+"""Real calls through the SIP switch: sipp callers and agents' phones, rtpengine for the media,
+the contact-centre engine and its Django recorder behind them (docs/telephony.md).
+
+Each test runs the switch service (``SwitchService`` with a ``SipRuntime``) on its own event loop
+in a thread, as the ``switch`` process does, on the test database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotline.callcenter import services
+from hotline.callcenter.models import CallLeg, CallRecord, IvrFlow, Seat
+from hotline.callcenter.runtime import LayerBus, SwitchService
+from hotline.callcenter.tests.conftest import staff_centre
+from hotline.telephony.models import PhoneAccount, Registration, Trunk
+from hotline.telephony.sipservice import SipRuntime
+from hotline.telephony.tests.conftest import Rtpengine
+from hotline.telephony.tests.sipp import (
+    caller_scenario,
+    free_udp_port,
+    phone_scenario,
+    register_scenario,
+    require_sipp,
+    run_sipp,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "phone-secret"
+MENU = {
+    "start": "welcome",
+    "human": "queue",
+    "nodes": {
+        "welcome": {"type": "play", "prompts": ["welcome"], "next": "menu"},
+        "menu": {
+            "type": "menu",
+            "prompts": ["main_menu"],
+            "options": {"1": "queue"},
+            "timeout_s": 8,
+            "invalid_prompts": ["invalid"],
+            "on_fail": "queue",
+        },
+        "queue": {"type": "queue", "queue": "GENERAL"},
+    },
+}
+
+
+class Switch:
+    """The switch service on a loop of its own, in a thread."""
+
+    def __init__(self, rtpengine: Rtpengine, prompt_dir: Path) -> None:
+        from channels.layers import get_channel_layer
+
+        from hotline.telephony.prompts import PromptLibrary, duration_s
+
+        library = PromptLibrary(prompt_dir)
+        # rendered before the calls, so a test knows how long the welcome lasts
+        self.welcome_s = duration_s(library.file_for(("welcome",)))
+        library.warm([("main_menu",), ("moh",)])
+        self.port = free_udp_port()
+        self.loop = asyncio.new_event_loop()
+        self.runtime = SipRuntime(
+            media_options=rtpengine.options,
+            sip={"listen": "127.0.0.1", "port": self.port},
+            prompts=library,
+            reconcile_s=2.0,
+        )
+        self.service = SwitchService(
+            bus=LayerBus(get_channel_layer()), recorder_delay_s=0.2, sip=self.runtime
+        )
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.task: asyncio.Task[Any] | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        ready = asyncio.Event()
+
+        async def main() -> None:
+            self.task = asyncio.current_task()
+            waiter = asyncio.create_task(ready.wait())
+            runner = asyncio.create_task(self.service.run(ready=ready))
+            await waiter
+            self.ready.set()
+            await runner
+
+        try:
+            self.loop.run_until_complete(main())
+        except asyncio.CancelledError:
+            pass
+
+    def start(self) -> Switch:
+        self.thread.start()
+        assert self.ready.wait(20), "the switch did not start"
+        return self
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` on the switch's loop and return its result."""
+
+        async def run() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.loop.call_soon_threadsafe(self.task.cancel)
+        self.thread.join(15)
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or check}")
+
+
+@pytest.fixture
+def phones(people: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The staffed centre of the contact-centre tests, with 12345 → welcome → menu (1: queue),
+    phone accounts for Li (1001) and Ying (1002), and a trunk for calls from 127.0.0.1."""
+    require_sipp()
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    staff_centre(people, ring_timeout_s=6, wrap_up_s=1)
+    flow = IvrFlow.objects.get(code="DIRECT")
+    services.flow_save(actor=None, code="DIRECT", name=flow.name, definition=MENU)
+    for extension in ("1001", "1002"):
+        account = PhoneAccount(seat=Seat.objects.get(extension=extension), realm="hotline")
+        account.set_password(PASSWORD)
+        account.save()
+    Trunk.objects.create(code="LOCAL", name="本机测试", inbound_addresses="127.0.0.1/32")
+    return people
+
+
+@pytest.fixture
+def switch(rtpengine: Rtpengine, phones: Any, tmp_path: Path) -> Iterator[Switch]:
+    running = Switch(rtpengine, tmp_path / "prompts").start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def register(switch: Switch, workdir: Path, extension: str, phone_port: int) -> None:
+    sipp = run_sipp(
+        workdir,
+        f"register-{extension}",
+        register_scenario(extension=extension, contact_port=phone_port),
+        target=switch.target,
+        port=free_udp_port(),
+        extra=["-au", extension, "-ap", PASSWORD],
+    )
+    assert sipp.wait(20) == 0, sipp.output()
+
+
+def test_a_caller_goes_through_the_menu_to_an_agent_and_is_recorded(
+    switch: Switch, phones: Any, tmp_path: Path
+) -> None:
+    li = phones.li
+    phone_port = free_udp_port()
+    phone = run_sipp(tmp_path, "phone-1001", phone_scenario(ring_s=0.3), port=phone_port)
+    register(switch, tmp_path, "1001", phone_port)
+    assert Registration.objects.filter(extension="1001").exists() or wait_for(
+        lambda: Registration.objects.filter(extension="1001").exists(), what="the stored registration"
+    )
+    switch.call(lambda: switch.service.centre.agent_login(agent_id=li.id, extension="1001"))
+
+    caller = run_sipp(
+        tmp_path,
+        "caller",
+        caller_scenario(
+            called="12345",
+            steps=[("speak", 0), ("wait", switch.welcome_s + 1.0), ("keys", "1"), ("wait", 4)],
+        ),
+        target=switch.target,
+        port=free_udp_port(),
+    )
+    assert caller.wait(60) == 0, caller.output()
+    assert phone.wait(20) == 0, phone.output()
+
+    record = wait_for(lambda: CallRecord.objects.filter(caller="13800138000").first(), what="the call record")
+    assert record.outcome == "answered"
+    assert record.agent_id == li.id
+    assert record.trunk == "LOCAL"
+    assert record.ivr_path[:2] == ["welcome", "menu"]
+    legs = CallLeg.objects.filter(call_id=record.call_id)
+    assert {leg.kind for leg in legs} >= {"caller", "agent"}
