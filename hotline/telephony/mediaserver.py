@@ -204,11 +204,6 @@ def _read_log(log: IO[bytes]) -> str:
     return text[-4000:] if len(text) > 4000 else text
 
 
-def spool_paths(spool_dir: Path) -> tuple[Path, Path]:
-    """rtpengine's pcap and metadata directories under the spool (``--recording-dir``)."""
-    return spool_dir / "pcap", spool_dir / "metadata"
-
-
 def exec_rtpengine(options: MediaServerOptions) -> None:
     """Replace this process with rtpengine (the production entry point, ``run_media``)."""
     options.spool_dir.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from hotline.telephony.mediaserver import (
     stop_rtpengine,
 )
 from hotline.telephony.ng import NgClient
-from hotline.telephony.tests.rtp import rtcp_port_pairs_free
+from hotline.telephony.tests.rtp import udp_ports_free
 
 # Below Linux's ephemeral range (32768–60999), so no client socket of any process takes them.
 PORT_BLOCK = 204  # ng, DTMF, two spare, then 200 RTP ports
@@ -54,7 +54,7 @@ def _port_block() -> int:
     rng = random.Random(os.getpid() ^ int.from_bytes(os.urandom(4), "big"))
     for _ in range(50):
         start = rng.randrange(LOW_PORT, HIGH_PORT - PORT_BLOCK, 2)
-        if rtcp_port_pairs_free(start, PORT_BLOCK):
+        if udp_ports_free(start, PORT_BLOCK):
             return start
     raise RuntimeError("no free block of UDP ports for rtpengine")
 

@@ -199,7 +199,7 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def rtcp_port_pairs_free(start: int, count: int) -> bool:
+def udp_ports_free(start: int, count: int) -> bool:
     """Whether ``count`` UDP ports from ``start`` can all be bound on loopback now."""
     socks: list[socket.socket] = []
     try:
