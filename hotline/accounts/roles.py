@@ -105,6 +105,13 @@ CALLCENTER_SUPERVISOR = (
         for model in ("listentry", "queuemembership")
     }
 )
+# Prompts, trunks and phone accounts; registrations and recordings are read-only records.
+TELEPHONY_ADMIN = {
+    f"telephony.{verb}_{model}"
+    for verb in ("view", "add", "change", "delete")
+    for model in ("prompt", "trunk", "phoneaccount")
+} | {"telephony.view_registration", "telephony.view_recording"}
+
 CALLCENTER_ADMIN = CALLCENTER_CONFIG_READ | {
     f"callcenter.{verb}_{model}"
     for verb in ("add", "change", "delete")
@@ -133,6 +140,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     | MANAGE_WORKCALENDAR
     | MANAGE_USERS
     | CALLCENTER_ADMIN
+    | TELEPHONY_ADMIN
     | {"citizens.view_citizen", "audit.view_auditevent", "accounts.view_apitoken"},
 }
 

@@ -242,6 +242,16 @@ class SipRuntime:
         if found["orphans"]:
             log.info("deleted %d calls left in rtpengine by an earlier switch", found["orphans"])
         self._tasks.append(loop.create_task(self._reconcile_loop(), name="sip-reconcile"))
+        # render every prompt now (a couple of seconds, in a thread), not during the first calls
+        if hasattr(self.prompts, "build_all"):
+            self._tasks.append(loop.create_task(self._build_prompts(), name="sip-prompts"))
+
+    async def _build_prompts(self) -> None:
+        try:
+            files = await asyncio.to_thread(self.prompts.build_all)
+            log.info("prompts ready: %d files", len(files))
+        except Exception:
+            log.exception("rendering the prompts (they are rendered on first use instead)")
 
     async def reload(self) -> None:
         policy, directory, bindings = await asyncio.to_thread(load_config, self.sip["realm"])

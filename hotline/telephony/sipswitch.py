@@ -120,7 +120,7 @@ def mirror_direction(offer: str, answer: str) -> str:
 class Prompts(Protocol):
     """Prompt names → one audio file (``prompts.PromptLibrary``)."""
 
-    def file_for(self, prompts: tuple[str, ...]) -> Path: ...
+    def file_for(self, prompts: tuple[str, ...], *, loop: bool = False) -> Path: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,11 +396,11 @@ class SipSwitch:
             return
         if leg.media_id:
             await self._end_media(leg, "stopped", stop=True)
-        path = await asyncio.to_thread(self.prompts.file_for, tuple(cmd.prompts))
         leg.media_id = cmd.media_id
         leg.media_interrupt = cmd.interrupt
         leg.media_record = False
         try:
+            path = await asyncio.to_thread(self.prompts.file_for, tuple(cmd.prompts), loop=cmd.loop)
             duration_ms = await self.media.play_media(
                 leg.call_id, leg.leg_id, str(path), repeat_times=LOOP_REPEAT if cmd.loop else None
             )
@@ -534,7 +534,7 @@ class SipSwitch:
         peer = self.legs.get(leg.peer) if leg.peer else None
         if peer is not None and peer.state == "up":
             await self.media.block_media(peer.call_id, peer.leg_id)
-        path = await asyncio.to_thread(self.prompts.file_for, (cmd.music,))
+        path = await asyncio.to_thread(self.prompts.file_for, (cmd.music,), loop=True)
         await self.media.play_media(leg.call_id, leg.leg_id, str(path), repeat_times=LOOP_REPEAT)
 
     async def _unhold(self, cmd: Unhold) -> None:

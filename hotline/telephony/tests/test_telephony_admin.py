@@ -35,10 +35,8 @@ def prompt_dir(settings: Any, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def admin_client(people: Any) -> Client:
-    # Administrator Ma. The role matrix (accounts/roles.py) does not grant the telephony models
-    # yet, so Ma acts as a superuser here; see docs/prompts.md.
-    people.ma.is_superuser = True
-    people.ma.save(update_fields=["is_superuser"])
+    # Administrator Ma: the role grants the telephony models (accounts/roles.py)
+    assert not people.ma.is_superuser
     client = Client()
     client.cookies["django_language"] = "en"
     client.force_login(people.ma)
