@@ -140,6 +140,7 @@ class _SipThread:
         from sippy.SipConf import SipConf
         from sippy.SipHeader import SipHeader
         from sippy.SipLogger import SipLogger
+        from sippy.SipRequest import SipRequest
         from sippy.SipTransactionManager import SipTransactionManager
         from sippy.SipWWWAuthenticate import SipWWWAuthenticate
         from sippy.UA import UA
@@ -151,6 +152,7 @@ class _SipThread:
             "SipConf": SipConf,
             "SipHeader": SipHeader,
             "SipLogger": SipLogger,
+            "SipRequest": SipRequest,
             "SipTransactionManager": SipTransactionManager,
             "SipWWWAuthenticate": SipWWWAuthenticate,
             "UA": UA,
@@ -325,6 +327,12 @@ class SipStack:
             def handleIncoming(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> Any:
                 if isinstance(data_in, bytes):
                     data_in = _TRANSPORT_UPPER.sub(b";transport=udp", data_in)
+                    if not data_in.startswith(b"SIP/2.0 ") and not stack._parses(data_in):
+                        stack.counters["malformed"] += 1
+                        reply = bad_request(data_in)
+                        if reply:
+                            server.send_to(reply, ra.address)
+                        return None
                 try:
                     return super().handleIncoming(data_in, ra, server, rtime)
                 except Exception:
@@ -334,6 +342,18 @@ class SipStack:
 
         self._tm = TransactionManager(self._gc, self._on_request)
         self._gc["_sip_tm"] = self._tm
+
+    def _parses(self, data: bytes) -> bool:
+        """Whether sippy can read the request's start line and the headers a transaction needs."""
+        try:
+            req = self.thread.sippy["SipRequest"](data.decode())
+            req.getTIds()
+            req.getHFBody("cseq").getCSeqNum()
+            req.getHFBody("from")
+            req.getHFBody("to").getTag()
+            return True
+        except Exception:  # sippy raises many kinds of error on bad input
+            return False
 
     def stop(self) -> None:
         if self._tm is not None:
@@ -548,6 +568,30 @@ class SipStack:
             resp.appendHeader(s["SipHeader"](name="Contact", bodys=f"<{binding.contact}>;expires={left}"))
         self.to_loop(self.handler.on_bindings, extension, list(table.values()))
         return (resp, None, None)
+
+
+_COPIED = ("via", "v", "from", "f", "to", "t", "call-id", "i", "cseq")
+
+
+def bad_request(data: bytes) -> bytes:
+    """``400 Bad Request`` for a request sippy cannot read, built from its raw header lines (the
+    Via, From, To, Call-ID and CSeq are copied as they came, so the sender can match it); empty
+    when the message does not even look like a request (then it is dropped)."""
+    try:
+        text = data.decode("utf-8", errors="replace")
+    except Exception:
+        return b""
+    head = text.split("\r\n\r\n", 1)[0].replace("\r\n", "\n").split("\n")
+    start = head[0].split(" ")
+    if len(start) != 3 or not start[2].startswith("SIP/"):
+        return b""
+    lines = ["SIP/2.0 400 Bad Request"]
+    for line in head[1:]:
+        name = line.split(":", 1)[0].strip().lower()
+        if name in _COPIED:
+            lines.append(line.strip())
+    lines += ["Content-Length: 0", "", ""]
+    return "\r\n".join(lines).encode()
 
 
 def _ha1(username: str, realm: str, password: str) -> str:

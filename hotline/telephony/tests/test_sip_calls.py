@@ -200,3 +200,67 @@ def test_a_caller_goes_through_the_menu_to_an_agent_and_is_recorded(
     assert record.ivr_path[:2] == ["welcome", "menu"]
     legs = CallLeg.objects.filter(call_id=record.call_id)
     assert {leg.kind for leg in legs} >= {"caller", "agent"}
+
+
+def _exchange(port: int, message: str, timeout: float = 3.0) -> str:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(timeout)
+        local = s.getsockname()[1]
+        s.sendto(message.replace("{local}", str(local)).replace("\n", "\r\n").encode(), ("127.0.0.1", port))
+        data, _ = s.recvfrom(65535)
+        return data.decode(errors="replace")
+
+
+REQUEST = """{method} sip:{user}@127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{branch};rport
+From: <sip:13900000000@127.0.0.1>;tag=t{branch}
+To: <sip:{user}@127.0.0.1>{to_tag}
+Call-ID: {branch}@test
+CSeq: 1 {method}
+Contact: <sip:13900000000@127.0.0.1:{local}>
+Max-Forwards: 70
+Content-Length: 0
+
+"""
+
+
+def test_the_stack_answers_what_it_does_not_take_with_the_right_status(switch: Switch) -> None:
+    def ask(method: str, user: str = "12345", to_tag: str = "") -> str:
+        branch = f"{method.lower()}{time.monotonic_ns()}"
+        return _exchange(
+            switch.port,
+            REQUEST.format(method=method, user=user, branch=branch, to_tag=to_tag, local="{local}"),
+        )
+
+    assert ask("OPTIONS").startswith("SIP/2.0 200")
+    assert ask("SUBSCRIBE").startswith("SIP/2.0 405")
+    assert ask("BYE", to_tag=";tag=nosuchdialog").startswith("SIP/2.0 481")
+    # a REGISTER for an unknown extension, and one without credentials
+    assert ask("REGISTER", user="9999").startswith("SIP/2.0 404")
+    challenge = ask("REGISTER", user="1001")
+    assert challenge.startswith("SIP/2.0 401") and 'realm="hotline"' in challenge
+    # a request with a broken header gets 400; the stack goes on answering
+    broken = REQUEST.replace("CSeq: 1 {method}", "CSeq: one {method}")
+    branch = f"bad{time.monotonic_ns()}"
+    reply = _exchange(
+        switch.port, broken.format(method="OPTIONS", user="12345", branch=branch, to_tag="", local="{local}")
+    )
+    assert reply.startswith("SIP/2.0 400"), reply
+    assert ask("OPTIONS").startswith("SIP/2.0 200")
+
+
+def test_an_invite_from_an_address_no_trunk_allows_is_refused(switch: Switch, phones: Any) -> None:
+    Trunk.objects.update(inbound_addresses="192.0.2.0/24")
+    switch.call(lambda: switch.service.reload())
+    wait_for(
+        lambda: (
+            not switch.runtime.stack or not switch.runtime.stack.policy.trunks[0].allows_address("127.0.0.1")
+        )
+    )
+    branch = f"inv{time.monotonic_ns()}"
+    invite = REQUEST.format(method="INVITE", user="12345", branch=branch, to_tag="", local="{local}")
+    assert _exchange(switch.port, invite).startswith("SIP/2.0 403")
+    assert switch.runtime.switch.counters["offered"] == 0
