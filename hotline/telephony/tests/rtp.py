@@ -173,12 +173,17 @@ class Phone:
             if len(data) >= 12 and data[0] >> 6 == 2 and not 72 <= data[1] & 0x7F <= 76:
                 packets.append(RtpPacket.parse(data))
 
-    async def receive_for(self, seconds: float) -> list[RtpPacket]:
+    async def receive_for(self, seconds: float, *, until: int | None = None) -> list[RtpPacket]:
+        """Packets received in ``seconds``; with ``until``, as soon as that many have come (a busy
+        machine may need longer: then ``seconds`` is multiplied by ten)."""
         packets: list[RtpPacket] = []
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
+        deadline = loop.time() + seconds * (10 if until is not None else 1)
         while loop.time() < deadline:
             packets += self.receive()
+            if until is not None and len(packets) >= until:
+                await asyncio.sleep(0.02)  # anything more that would come
+                break
             await asyncio.sleep(0.01)
         return packets + self.receive()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +234,13 @@ def test_closing_the_client_fails_waiting_requests() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+async def _wait_for(condition: Callable[[], bool], timeout_s: float = 2.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition() and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+
+
 async def _call(client: NgClient, call_id: str, a: Phone, b: Phone) -> None:
     """A calls B through rtpengine: A's offer goes to B, B's answer back to A."""
     offer_for_b = await client.offer(call_id, "tagA", a.sdp())
@@ -265,8 +273,8 @@ def test_offer_and_answer_carry_rtp_both_ways_through_rtpengine_s_ports(ng: Any)
             sent_a = tone(440, 0.4)
             sent_b = tone(1000, 0.4)
             await asyncio.gather(a.send_audio(sent_a, pace_s=0.005), b.send_audio(sent_b, pace_s=0.005))
-            at_b = await b.receive_for(0.15)
-            at_a = await a.receive_for(0.05)
+            at_b = await b.receive_for(0.15, until=20)
+            at_a = await a.receive_for(0.05, until=20)
             await client.delete("ng-rtp")
         assert len(at_b) == 20 and len(at_a) == 20
         assert {p.ssrc for p in at_b} == {0xA1} and {p.ssrc for p in at_a} == {0xB1}
@@ -333,15 +341,15 @@ def test_block_media_stops_one_direction_until_unblocked(ng: Any) -> None:
         async with ng() as client:
             await _call(client, "ng-block", a, b)
             await a.send_audio(tone(300, 0.1), pace_s=0.002)
-            before = len(await b.receive_for(0.1))
+            before = len(await b.receive_for(0.1, until=5))
             await client.block_media("ng-block", "tagA")
             await a.send_audio(tone(300, 0.1), pace_s=0.002)
             await b.send_audio(tone(300, 0.1), pace_s=0.002)
             blocked = len(await b.receive_for(0.1))
-            reverse = len(await a.receive_for(0.05))
+            reverse = len(await a.receive_for(0.05, until=5))
             await client.unblock_media("ng-block", "tagA")
             await a.send_audio(tone(300, 0.1), pace_s=0.002)
-            after = len(await b.receive_for(0.1))
+            after = len(await b.receive_for(0.1, until=5))
             await client.delete("ng-block")
             return before, blocked, reverse, after
 
@@ -372,11 +380,13 @@ def test_a_key_pressed_on_a_phone_reaches_the_dtmf_listener(ng: Any, rtpengine: 
                 await a.send_digit("#")
                 await b.send_digit("*")
                 await asyncio.sleep(0.1)
-                events_at_b = len([p for p in await b.receive_for(0.05) if p.payload_type == 101])
+                events_at_b = len(
+                    [p for p in await b.receive_for(0.05, until=14 + 3) if p.payload_type == 101]
+                )
                 # blocked DTMF is not forwarded to the other party, but still reported
                 await client.block_dtmf("ng-dtmf@example", "tagA")
                 await a.send_digit("7")
-                await asyncio.sleep(0.1)
+                await _wait_for(lambda: len(digits) == 4)
                 blocked_events = len([p for p in b.receive() if p.payload_type == 101])
                 await client.unblock_dtmf("ng-dtmf@example", "tagA")
                 await client.delete("ng-dtmf@example")
@@ -440,7 +450,8 @@ def test_subscribe_request_offers_both_parties_to_a_listening_supervisor(ng: Any
                 a.send_audio(tone(440, 0.1), pace_s=0.002), b.send_audio(tone(1000, 0.1), pace_s=0.002)
             )
             await a.send_digit("9")  # forwarded to B and to the supervisor, reported once
-            heard = await sup.receive_for(0.15)
+            await _wait_for(lambda: bool(digits))
+            heard = await sup.receive_for(0.15, until=10)
             await client.unsubscribe("ng-sub", to_tag)
             await a.send_audio(tone(440, 0.1), pace_s=0.002)
             after = await sup.receive_for(0.1)
