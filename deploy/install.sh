@@ -5,7 +5,10 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 apt-get update -qq
-apt-get install -y -qq postgresql redis-server nginx python3-venv npm rsync fonts-arphic-uming fonts-wqy-zenhei >/dev/null
+apt-get install -y -qq postgresql redis-server nginx python3-venv npm rsync fonts-arphic-uming fonts-wqy-zenhei \
+  rtpengine-daemon espeak-ng sox >/dev/null
+# rtpengine runs as hotline-media.service with the project's arguments; the packaged service stays off
+systemctl disable --now rtpengine-daemon 2>/dev/null || true
 id hotline >/dev/null 2>&1 || useradd --system --home /srv/hotline --shell /usr/sbin/nologin hotline
 install -d -o hotline -g hotline /srv/hotline /var/lib/hotline
 install -d -m 0750 -o root -g hotline /etc/hotline
@@ -24,7 +27,8 @@ runuser -u hotline -- make vendor messages
 set -a; . /etc/hotline/hotline.env; set +a
 runuser -u hotline --preserve-environment -- .venv/bin/python manage.py migrate --noinput
 runuser -u hotline --preserve-environment -- .venv/bin/python manage.py collectstatic --noinput -v 0
-install -m 0644 deploy/systemd/hotline-web@.service deploy/systemd/hotline-jobs.service deploy/systemd/hotline-switch.service deploy/systemd/hotline.target /etc/systemd/system/
+install -m 0644 deploy/systemd/hotline-web@.service deploy/systemd/hotline-jobs.service deploy/systemd/hotline-switch.service \
+  deploy/systemd/hotline-media.service deploy/systemd/hotline.target /etc/systemd/system/
 install -m 0644 deploy/nginx/hotline.conf /etc/nginx/sites-available/hotline.conf
 ln -sf /etc/nginx/sites-available/hotline.conf /etc/nginx/sites-enabled/hotline.conf
 systemctl daemon-reload

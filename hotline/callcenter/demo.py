@@ -173,4 +173,29 @@ def seed_callcenter() -> int:
         if not ListEntry.objects.filter(kind=kind, number=number).exists():
             services.list_entry_add(actor=None, kind=kind, number=number, reason=reason, action=action)
             created += 1
+    created += seed_telephony()
+    return created
+
+
+DEMO_PHONE_PASSWORD = "Phone#2026"  # noqa: S105 - published demo password, demo data only
+
+
+def seed_telephony() -> int:
+    """For the SIP switch: every demo seat's phone registers as its extension with the demo
+    password, and calls from this machine come in on the trunk ``LOCAL``."""
+    from django.conf import settings
+
+    from hotline.telephony.models import PhoneAccount, Trunk
+
+    created = 0
+    for seat in Seat.objects.filter(phone__isnull=True):
+        account = PhoneAccount(seat=seat, realm=settings.HOTLINE_SIP["realm"])
+        account.set_password(DEMO_PHONE_PASSWORD)
+        account.save()
+        created += 1
+    if not Trunk.objects.filter(code="LOCAL").exists():
+        Trunk.objects.create(
+            code="LOCAL", name="本机（演示）", inbound_addresses="127.0.0.1/32\n::1/128", caller_id="12345"
+        )
+        created += 1
     return created
