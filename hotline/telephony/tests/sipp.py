@@ -343,8 +343,8 @@ def run_sipp(
     if target:
         args.append(target)
     out = (workdir / f"{name}.out").open("wb")
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - sipp with arguments built here
         args, cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-    )  # noqa: S603
+    )
     time.sleep(0.05)
     return Sipp(process, workdir, name, args)

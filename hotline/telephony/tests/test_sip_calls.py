@@ -8,6 +8,7 @@ in a thread, as the ``switch`` process does, on the test database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -92,10 +93,8 @@ class Switch:
             self.ready.set()
             await runner
 
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             self.loop.run_until_complete(main())
-        except asyncio.CancelledError:
-            pass
 
     def start(self) -> Switch:
         self.thread.start()
