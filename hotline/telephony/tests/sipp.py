@@ -90,17 +90,7 @@ Content-Length: 0
 ]]></send>
 <recv response="200" crlf="true"/>"""
         if hang_up
-        else """<recv request="BYE"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>"""
+        else '<recv request="BYE"/>\n' + _response("200 OK", to_tag=False)
     )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
@@ -140,97 +130,57 @@ Content-Length: 0
 """
 
 
+def _response(
+    status: str, *, to_tag: bool = True, contact: bool = False, sdp: bool = False, cseq: str = ""
+) -> str:
+    """A response to the last request, its headers copied from it (sipp's ``[last_…]``)."""
+    lines = [
+        f"SIP/2.0 {status}",
+        "[last_Via:]",
+        "[last_From:]",
+        "[last_To:];tag=[pid]SIPpTag01[call_number]" if to_tag else "[last_To:]",
+        "[last_Call-ID:]",
+        cseq or "[last_CSeq:]",
+    ]
+    if contact:
+        lines.append("Contact: <sip:[local_ip]:[local_port]>")
+    if sdp:
+        lines += ["Content-Type: application/sdp", "Content-Length: [len]", "", SDP]
+    else:
+        lines += ["Content-Length: 0", ""]
+    retrans = ' retrans="500"' if status.startswith("200") and sdp else ""
+    return f"<send{retrans}><![CDATA[\n" + "\n".join(lines) + "\n]]></send>"
+
+
 def phone_scenario(*, ring_s: float = 0.3, answer: bool = True, busy: bool = False) -> str:
     """An agent's phone (sipp as a server): rings ``ring_s`` then answers with speech, and waits
     for the BYE; or answers ``486 Busy``; or never answers (``answer=False``: only a CANCEL ends it)."""
-    ok = f"""<send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-<pause milliseconds="{int(ring_s * 1000)}"/>
-<send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-{SDP}
-]]></send>
-<recv request="ACK" rtd="true" crlf="true"/>
-{_play(SPEECH)}
-<recv request="BYE"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>"""
     if busy:
-        ok = """<send><![CDATA[
-SIP/2.0 486 Busy Here
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-<recv request="ACK"/>"""
+        steps = [_response("486 Busy Here"), '<recv request="ACK"/>']
     elif not answer:
-        ok = """<send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-<recv request="CANCEL"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-<send><![CDATA[
-SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: [cseq] INVITE
-Content-Length: 0
-
-]]></send>
-<recv request="ACK"/>"""
+        steps = [
+            _response("180 Ringing"),
+            '<recv request="CANCEL"/>',
+            _response("200 OK", to_tag=False),
+            _response("487 Request Terminated", cseq="CSeq: [cseq] INVITE"),
+            '<recv request="ACK"/>',
+        ]
+    else:
+        steps = [
+            _response("180 Ringing", contact=True),
+            f'<pause milliseconds="{int(ring_s * 1000)}"/>',
+            _response("200 OK", contact=True, sdp=True),
+            '<recv request="ACK" rtd="true" crlf="true"/>',
+            _play(SPEECH),
+            '<recv request="BYE"/>',
+            _response("200 OK", to_tag=False),
+        ]
+    body = "\n".join(steps)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="hotline agent phone">
 <recv request="INVITE" crlf="true"/>
-{ok}
+{body}
 </scenario>
 """
 
