@@ -10,7 +10,6 @@ from typing import Any
 
 from django.db import models
 from django.db.models.fields.files import FieldFile
-from django.utils import timezone
 
 from hotline.core.rows import insert_instance
 
@@ -50,50 +49,6 @@ def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) 
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
-def audit_row(
-    *,
-    action: str,
-    obj: models.Model | None = None,
-    object_type: str = "",
-    object_id: str = "",
-    object_repr: str = "",
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    note: str = "",
-    actor: Any = None,
-    ip: str | None = None,
-) -> dict[str, Any]:
-    """The row ``audit_record`` appends, as column values (``actor_id``), for a service that writes
-    it together with its own rows (``hotline.core.rows``). Actor and address default to the current
-    request (``context.py``)."""
-    ctx = current()
-    actor = actor if actor is not None else ctx.actor
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
-    if obj is not None:
-        object_type = object_type or obj._meta.label_lower
-        object_id = object_id or str(obj.pk)
-        object_repr = object_repr or str(obj)
-    if action == AuditAction.UPDATE and before is not None and after is not None:
-        keys = changed_fields(before, after)
-        before = {k: before.get(k) for k in keys}
-        after = {k: after.get(k) for k in keys}
-    return {
-        "at": timezone.now(),
-        "actor_id": actor.pk if actor is not None else None,
-        "actor_name": (getattr(actor, "username", "") if actor is not None else "")[:150],
-        "ip": ip if ip is not None else ctx.ip,
-        "action": action,
-        "object_type": object_type[:64],
-        "object_id": object_id[:64],
-        "object_repr": object_repr[:200],
-        "before": _jsonable(before) if before is not None else None,
-        "after": _jsonable(after) if after is not None else None,
-        "note": note[:500],
-        "request_id": ctx.request_id,
-    }
-
-
 def audit_record(
     *,
     action: str,
@@ -108,11 +63,33 @@ def audit_record(
     ip: str | None = None,
 ) -> AuditEvent:
     """Append one row. Actor and address default to the current request (``context.py``)."""
-    row = audit_row(
-        action=action, obj=obj, object_type=object_type, object_id=object_id, object_repr=object_repr,
-        before=before, after=after, note=note, actor=actor, ip=ip,
-    )  # fmt: skip
-    return insert_instance(AuditEvent(**row))
+    ctx = current()
+    actor = actor if actor is not None else ctx.actor
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)
+    if action == AuditAction.UPDATE and before is not None and after is not None:
+        keys = changed_fields(before, after)
+        before = {k: before.get(k) for k in keys}
+        after = {k: after.get(k) for k in keys}
+    return insert_instance(
+        AuditEvent(
+            actor=actor,
+            actor_name=(getattr(actor, "username", "") if actor is not None else "")[:150],
+            ip=ip if ip is not None else ctx.ip,
+            action=action,
+            object_type=object_type[:64],
+            object_id=object_id[:64],
+            object_repr=object_repr[:200],
+            before=_jsonable(before) if before is not None else None,
+            after=_jsonable(after) if after is not None else None,
+            note=note[:500],
+            request_id=ctx.request_id,
+        )
+    )
 
 
 def audit_personal_read(*, obj: models.Model, fields: Iterable[str], purpose: str = "") -> AuditEvent:

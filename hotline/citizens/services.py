@@ -20,47 +20,14 @@ ID_RE = re.compile(r"^(\d{15}|\d{17}[\dXx])$")
 EDITABLE = ("name", "phone", "id_number", "address", "region", "note")
 
 
-def _check(phone: str, id_number: str) -> None:
+def _validate(citizen: Citizen) -> None:
     errors: dict[str, list[str]] = {}
-    if not phone or not PHONE_RE.match(phone):
+    if not citizen.phone or not PHONE_RE.match(citizen.phone):
         errors["phone"] = ["a phone number of digits, 3 to 20 long"]
-    if id_number and not ID_RE.match(id_number):
+    if citizen.id_number and not ID_RE.match(citizen.id_number):
         errors["id_number"] = ["a resident ID number has 15 or 18 characters"]
     if errors:
         raise ValidationFailed("The citizen's details are not valid.", fields=errors)
-
-
-def _validate(citizen: Citizen) -> None:
-    _check(citizen.phone, citizen.id_number)
-
-
-def citizen_row(*, name: str, phone: str, id_number: str, address: str, region: Any) -> dict[str, Any]:
-    """The row ``citizen_create`` writes for a new profile, checked as it checks it
-    (``ValidationFailed``), for intake, which writes it together with its own rows
-    (``hotline.core.rows``). ``citizen_snapshot`` gives what its audit row records."""
-    now = timezone.now()
-    row: dict[str, Any] = {
-        "name": name,
-        "phone": phone,
-        "id_number": id_number.upper(),
-        "address": address,
-        "region_id": region.pk if region is not None else None,
-        "note": "",
-        "created_at": now,
-        "updated_at": now,
-    }
-    _check(phone, row["id_number"])
-    return row
-
-
-def citizen_snapshot(row: dict[str, Any], citizen_id: int | None) -> dict[str, Any]:
-    """``snapshot`` of the profile written from ``row`` (``citizen_row``) as ``citizen_id``: the
-    ``after`` of its audit row (without the id when it is ``None``: the database adds it)."""
-    data = {"id": citizen_id} if citizen_id is not None else {}
-    for field in Citizen._meta.concrete_fields:
-        if not field.primary_key:
-            data[field.name] = row[field.attname]
-    return data
 
 
 def citizen_create(**fields: Any) -> Citizen:

@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -21,15 +21,11 @@ from django.utils import timezone
 
 from hotline.accounts.choices import CENTRE_ROLES, Role
 from hotline.accounts.scope import DataScope
-from hotline.audit.models import AuditAction, AuditEvent
-from hotline.audit.services import audit_record, audit_row
+from hotline.audit.models import AuditAction
+from hotline.audit.services import audit_record
 from hotline.citizens.models import Citizen
 from hotline.core.errors import Conflict, Forbidden, ValidationFailed
-from hotline.core.rows import (
-    insert_instance,
-    insert_row,
-    insert_rows,
-)
+from hotline.core.rows import insert_instance
 from hotline.orgs.models import Region, Unit
 from hotline.taxonomy.models import Category, RequestType
 from hotline.workcalendar.choices import Urgency
@@ -303,27 +299,21 @@ def _save_attachments(
 # --- Intake --------------------------------------------------------------------------------------
 
 
-def _sequence_next(day: date) -> tuple[str, list[Any]]:
-    """The statement that hands out ``day``'s next sequence value: an upsert, so that the first
-    order of a day creates the day's row (PostgreSQL and SQLite alike; the row stays locked until
-    the transaction commits)."""
-    table = DailySequence._meta.db_table
-    return (
-        f"INSERT INTO {table} (day, last) VALUES (%s, 1)"  # noqa: S608 - names from the model
-        f" ON CONFLICT (day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-        [day],
-    )
-
-
 def order_number_next(*, at: datetime | None = None) -> str:
     """The next tracking number: the day in Asia/Shanghai and a 5-digit sequence (2026112100123).
-    Call inside a transaction. One statement (``_sequence_next``)."""
+    Call inside a transaction; the sequence row is locked until it commits. One statement in the
+    usual case (``UPDATE … RETURNING``, on PostgreSQL and SQLite alike)."""
     day = timezone.localdate(at or timezone.now())
-    sql, params = _sequence_next(day)
+    table = DailySequence._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        (last,) = cursor.fetchone()
-    return f"{day:%Y%m%d}{last:05d}"
+        cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last", [day])  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:  # the first order of the day
+        DailySequence.objects.get_or_create(day=day)
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last", [day])  # noqa: S608
+            row = cursor.fetchone()
+    return f"{day:%Y%m%d}{row[0]:05d}"
 
 
 @dataclass(frozen=True)
@@ -369,121 +359,30 @@ def _validate_intake(intake: Intake) -> None:
         raise ValidationFailed("The request is not complete.", fields=errors)
 
 
-def _caller_sql(intake: Intake, *, at: datetime) -> tuple[str, list[Any]]:
-    """``SELECT id, earlier``: the caller's citizen profile (the latest with this phone), and how
-    many of their orders about the same category arrived within the repeat window (for
-    ``_repeat_check``). Only for an intake with a phone number."""
+def _caller_lookup(intake: Intake, *, at: datetime) -> tuple[int | None, int]:
+    """One statement for what intake needs to know about the caller: their citizen profile (the
+    latest with this phone), and how many of their orders about the same category arrived within
+    the repeat window (for ``_repeat_check``)."""
     phone = intake.citizen_phone.strip()
+    if not phone:
+        return None, 0
     citizens = Citizen._meta.db_table
     orders = WorkOrder._meta.db_table
+    params: list[Any]
     profile = f"SELECT id FROM {citizens} WHERE phone = %s ORDER BY updated_at DESC LIMIT 1"  # noqa: S608
     if intake.category is None:
-        return f"SELECT ({profile}) AS id, 0 AS earlier", [phone]
-    since = connection.ops.adapt_datetimefield_value(at - timedelta(days=REPEAT_WINDOW_DAYS))
-    sql = (
-        f"SELECT ({profile}) AS id, (SELECT COUNT(*) FROM {orders} WHERE citizen_phone = %s"  # noqa: S608
-        " AND category_id = %s AND created_at >= %s AND state <> %s) AS earlier"
-    )
-    return sql, [phone, phone, intake.category.pk, since, OrderState.MERGED]
-
-
-def _caller_lookup(intake: Intake, *, at: datetime) -> tuple[int | None, int]:
-    """One statement for what intake needs to know about the caller (``_caller_sql``)."""
-    if not intake.citizen_phone.strip():
-        return None, 0
-    sql, params = _caller_sql(intake, at=at)
+        sql, params = f"SELECT ({profile}), 0", [phone]
+    else:
+        since = connection.ops.adapt_datetimefield_value(at - timedelta(days=REPEAT_WINDOW_DAYS))
+        sql = (
+            f"SELECT ({profile}), (SELECT COUNT(*) FROM {orders} WHERE citizen_phone = %s"  # noqa: S608
+            " AND category_id = %s AND created_at >= %s AND state <> %s)"
+        )
+        params = [phone, phone, intake.category.pk, since, OrderState.MERGED]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         citizen_id, earlier = cursor.fetchone()
     return citizen_id, int(earlier)
-
-
-@dataclass
-class _IntakeRows:
-    """The rows one intake writes, as column values: the order (an unsaved instance, which the
-    service returns), its first history row, its audit row and, for a new caller, their citizen
-    profile (``None`` for an intake without a phone, or one whose profile would not pass
-    ``citizen_create``'s checks: then the profile is written, or refused, by ``citizen_create``)."""
-
-    order: WorkOrder
-    event: dict[str, Any]
-    audit: dict[str, Any]
-    profile: dict[str, Any] | None
-    profile_audit: dict[str, Any] | None
-
-
-def _intake_rows(intake: Intake, *, actor: Any, at: datetime, ip: str | None, portal: bool) -> _IntakeRows:
-    staff = actor if getattr(actor, "is_authenticated", False) else None
-    order = WorkOrder(
-        number="",
-        state=OrderState.PENDING_DISPATCH,
-        channel=intake.channel,
-        request_type=intake.request_type,
-        category=intake.category,
-        urgency=intake.urgency,
-        complex_case=intake.complex_case,
-        title=intake.title.strip()[:200],
-        content=intake.content.strip(),
-        citizen_name=intake.citizen_name.strip(),
-        citizen_phone=intake.citizen_phone.strip(),
-        citizen_id_number=intake.citizen_id_number.strip().upper(),
-        anonymous=intake.anonymous,
-        confidential=intake.confidential,
-        address=intake.address.strip(),
-        region=intake.region,
-        source_contact=intake.source_contact.strip(),
-        created_by=staff,
-        created_at=at,
-        updated_at=at,
-    )
-    event = {  # what ``_event`` writes for the intake
-        "at": at,
-        "actor_id": staff.pk if staff is not None else None,
-        "actor_unit_id": getattr(actor, "unit_id", None) if actor is not None else None,
-        "action": OrderAction.INTAKE,
-        "from_state": "",
-        "to_state": order.state,
-        "round": order.round,
-        "reason": "",
-        "data": {"portal": True} if portal else {},
-        "visible_to_units": True,
-    }
-    audit = audit_row(
-        action=AuditAction.CREATE,
-        object_type=WorkOrder._meta.label_lower,
-        after={"number": "", "channel": order.channel, "state": order.state},
-        actor=actor,
-        ip=ip,
-        note="citizen portal" if portal else "",
-    )
-    profile = profile_audit = None
-    if order.citizen_phone:
-        from hotline.citizens.services import citizen_row, citizen_snapshot
-
-        try:
-            profile = citizen_row(
-                name=intake.citizen_name.strip(),
-                phone=order.citizen_phone,
-                id_number=intake.citizen_id_number.strip(),
-                address=intake.address.strip(),
-                region=intake.region,
-            )
-        except ValidationFailed:
-            profile = None
-        else:  # as ``citizen_create`` records it: actor and address from the request
-            profile_audit = audit_row(
-                action=AuditAction.CREATE,
-                object_type=Citizen._meta.label_lower,
-                object_repr=profile["name"] or profile["phone"],
-                after=citizen_snapshot(profile, None),
-            )
-    return _IntakeRows(order, event, audit, profile, profile_audit)
-
-
-def _order_written(order: WorkOrder, *, pk: int, number: str, citizen_id: int | None) -> None:
-    order.pk, order.number, order.citizen_id = pk, number, citizen_id
-    order._state.adding = False
-    order._state.db = "default"
 
 
 def _take_in(
@@ -495,61 +394,58 @@ def _take_in(
     ip: str | None = None,
     portal: bool = False,
 ) -> tuple[WorkOrder, int]:
-    """Write a new order, its first history row, its attachments and its audit row (and the
-    caller's citizen profile with its audit row when they are new). Returns the order and how
-    many earlier orders of the same caller about the same category are in the repeat window.
-
-    The rows are built here as column values and written as plain rows (``hotline.core.rows``),
-    one statement per table, both audit rows in one: 7 statements for a known caller, 8 for a new
-    one, transaction included. (Writing them all in one data-modifying ``WITH`` on PostgreSQL was
-    measured and was not faster: the statement's planning and its 85 parameters cost what the
-    round trips saved on a local server; docs/performance.md.)"""
-    rows = _intake_rows(intake, actor=actor, at=at, ip=ip, portal=portal)
-    order = rows.order
+    """Write a new order, its first history row, its attachments and its audit row. Returns the
+    order and how many earlier orders of the same caller about the same category are in the
+    repeat window."""
     citizen_id, earlier = _caller_lookup(intake, at=at)
-    audits = []
-    if citizen_id is None and order.citizen_phone:
-        if rows.profile is None or rows.profile_audit is None:  # refused: as citizen_create says why
-            from hotline.citizens.services import citizen_create
+    if citizen_id is None and intake.citizen_phone.strip():
+        from hotline.citizens.services import citizen_create
 
-            citizen_create(
-                name=intake.citizen_name.strip(),
-                phone=order.citizen_phone,
-                id_number=intake.citizen_id_number.strip(),
-                address=intake.address.strip(),
-                region=intake.region,
-            )
-            raise AssertionError("citizen_create accepted a profile that citizen_row refused")
-        citizen_id = insert_row(Citizen, rows.profile)
-        after = rows.profile_audit["after"]
-        audits.append(
-            {**rows.profile_audit, "object_id": str(citizen_id), "after": {"id": citizen_id, **after}}
+        citizen_id = citizen_create(
+            name=intake.citizen_name.strip(),
+            phone=intake.citizen_phone.strip(),
+            id_number=intake.citizen_id_number.strip(),
+            address=intake.address.strip(),
+            region=intake.region,
+        ).pk
+    order = insert_instance(
+        WorkOrder(
+            number=order_number_next(at=at),
+            state=OrderState.PENDING_DISPATCH,
+            channel=intake.channel,
+            request_type=intake.request_type,
+            category=intake.category,
+            urgency=intake.urgency,
+            complex_case=intake.complex_case,
+            title=intake.title.strip()[:200],
+            content=intake.content.strip(),
+            citizen_id=citizen_id,
+            citizen_name=intake.citizen_name.strip(),
+            citizen_phone=intake.citizen_phone.strip(),
+            citizen_id_number=intake.citizen_id_number.strip().upper(),
+            anonymous=intake.anonymous,
+            confidential=intake.confidential,
+            address=intake.address.strip(),
+            region=intake.region,
+            source_contact=intake.source_contact.strip(),
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_at=at,
+            updated_at=at,
         )
-    number = order_number_next(at=at)
-    _order_written(
-        order,
-        pk=insert_row(WorkOrder, {f.attname: f.pre_save(order, True) for f in WorkOrder._meta.concrete_fields
-                                  if not f.primary_key} | {"number": number, "citizen_id": citizen_id}),
-        number=number,
-        citizen_id=citizen_id,
-    )  # fmt: skip
-    if files:
-        event = _event(
-            order, action=OrderAction.INTAKE, actor=actor, to_state=order.state, at=at,
-            data={"portal": True} if portal else None,
-        )  # fmt: skip
-        _save_attachments(order, files, actor=actor, event=event)
-    else:
-        insert_rows(OrderEvent, [{**rows.event, "order_id": order.pk}])
-    audits.append(
-        {
-            **rows.audit,
-            "object_id": str(order.pk),
-            "object_repr": str(order)[:200],
-            "after": {"number": order.number, "channel": order.channel, "state": order.state},
-        }
     )
-    insert_rows(AuditEvent, audits)
+    event = _event(
+        order, action=OrderAction.INTAKE, actor=actor, to_state=order.state, at=at,
+        data={"portal": True} if portal else None,
+    )  # fmt: skip
+    _save_attachments(order, files, actor=actor, event=event)
+    audit_record(
+        action=AuditAction.CREATE,
+        obj=order,
+        after={"number": order.number, "channel": order.channel, "state": order.state},
+        actor=actor,
+        ip=ip,
+        note="citizen portal" if portal else "",
+    )
     return order, earlier
 
 
