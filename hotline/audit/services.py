@@ -102,27 +102,32 @@ def audit_personal_read(*, obj: models.Model, fields: Iterable[str], purpose: st
     )
 
 
-def audited_save(obj: models.Model, *, note: str = "", actor: Any = None) -> dict[str, Any] | None:
-    """Save ``obj`` and append its create or update row. Returns the snapshot from before the
-    save (None for a new object). Call inside the service's transaction."""
+def audited_save(
+    obj: models.Model, *, note: str = "", actor: Any = None, exclude: Iterable[str] = ("password",)
+) -> dict[str, Any] | None:
+    """Save ``obj`` and append its create or update row (``exclude``: secrets left out of it).
+    Returns the snapshot from before the save (None for a new object). Call inside the service's
+    transaction."""
     creating = obj.pk is None
-    before = None if creating else snapshot(type(obj)._default_manager.get(pk=obj.pk))
+    before = None if creating else snapshot(type(obj)._default_manager.get(pk=obj.pk), exclude=exclude)
     obj.save()
     audit_record(
         action=AuditAction.CREATE if creating else AuditAction.UPDATE,
         obj=obj,
         before=before,
-        after=snapshot(obj),
+        after=snapshot(obj, exclude=exclude),
         note=note,
         actor=actor,
     )
     return before
 
 
-def audited_delete(obj: models.Model, *, note: str = "", actor: Any = None) -> None:
+def audited_delete(
+    obj: models.Model, *, note: str = "", actor: Any = None, exclude: Iterable[str] = ("password",)
+) -> None:
     """Delete ``obj`` and append its delete row with the values it had. Call inside the
     service's transaction (a PROTECT refusal leaves nothing behind)."""
-    before = snapshot(obj)
+    before = snapshot(obj, exclude=exclude)
     repr_, pk = str(obj), obj.pk
     obj.delete()
     audit_record(

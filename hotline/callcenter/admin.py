@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from hotline.orgs.admin import ServiceAdmin, ServiceModelForm
+from hotline.orgs.admin import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm
 
 from . import services
 from .models import (
@@ -41,17 +41,6 @@ class CentreAdmin(ServiceAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset.order_by("-pk"):
             services.object_delete(obj=obj, actor=request.user)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- Flows and numbers ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import FileField, Model, QuerySet
+from django.db.models import Model, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path, reverse
@@ -29,8 +29,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from hotline.audit.models import AuditAction
-from hotline.audit.services import audit_record, snapshot
+from hotline.audit.services import audited_delete, audited_save
+from hotline.orgs.admin import ReadOnlyAdmin
 
 from . import speech
 from .defaults import DEFAULT_MUSIC, DEFAULT_PROMPTS, DYNAMIC_TEXTS, purpose
@@ -88,16 +88,6 @@ def audio_check(upload: UploadedFile) -> str:
     return suffix
 
 
-def audit_snapshot(obj: Model) -> dict[str, Any]:
-    """The row for the audit log, without secrets; files by their name (``snapshot`` trips over an
-    empty file field, whose ``url`` raises)."""
-    files = [f.name for f in obj._meta.concrete_fields if isinstance(f, FileField)]
-    data = snapshot(obj, exclude=(*SECRET_FIELDS, *files))
-    for name in files:
-        data[name] = getattr(obj, name).name or ""
-    return data
-
-
 def library() -> PromptLibrary:
     """A library that reads the prompt rows on every request (an edit is heard at once)."""
     return PromptLibrary(rows_ttl_s=0)
@@ -108,55 +98,19 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def audited_save(self, request: HttpRequest, obj: Model, note: str = "") -> None:
         with transaction.atomic():
-            creating = obj.pk is None
-            before = None
-            if not creating:
-                before = audit_snapshot(type(obj)._default_manager.get(pk=obj.pk))
-            obj.save()
-            audit_record(
-                action=AuditAction.CREATE if creating else AuditAction.UPDATE,
-                obj=obj,
-                before=before,
-                after=audit_snapshot(obj),
-                note=note,
-                actor=request.user,
-            )
+            audited_save(obj, note=note, actor=request.user, exclude=SECRET_FIELDS)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         self.audited_save(request, obj)
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
         with transaction.atomic():
-            self.audited_delete(request, obj)
+            audited_delete(obj, actor=request.user, exclude=SECRET_FIELDS)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         with transaction.atomic():
             for obj in queryset.order_by("pk"):
-                self.audited_delete(request, obj)
-
-    def audited_delete(self, request: HttpRequest, obj: Model) -> None:
-        before = audit_snapshot(obj)
-        repr_, pk = str(obj), obj.pk
-        obj.delete()
-        audit_record(
-            action=AuditAction.DELETE,
-            object_type=obj._meta.label_lower,
-            object_id=str(pk),
-            object_repr=repr_,
-            before=before,
-            actor=request.user,
-        )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+                audited_delete(obj, actor=request.user, exclude=SECRET_FIELDS)
 
 
 # --- Prompts -------------------------------------------------------------------------------------
