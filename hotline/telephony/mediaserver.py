@@ -59,6 +59,12 @@ class MediaServerOptions:
     def interfaces(self) -> list[str]:
         return [part.strip() for part in self.interface.split(";") if part.strip()]
 
+    @property
+    def media_address(self) -> str:
+        """The address phones send media to on the first interface (the advertised one behind NAT)."""
+        first = self.interfaces[0] if self.interfaces else "127.0.0.1"
+        return first.split("/")[-1].split("!")[-1]
+
 
 def rtpengine_argv(options: MediaServerOptions) -> list[str]:
     """The command line that runs rtpengine in the foreground with ``options``."""

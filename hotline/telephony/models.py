@@ -8,12 +8,12 @@ switch still reaches every phone). Records: the conversations' recordings.
 
 from __future__ import annotations
 
-import hashlib
-
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .sipstack import digest_ha1
 
 prompt_name = RegexValidator(
     r"^[a-z0-9_]+$", _("Lower-case letters, digits and underscores only."), code="prompt_name"
@@ -77,11 +77,6 @@ class Trunk(models.Model):
     def addresses(self) -> list[str]:
         lines = self.inbound_addresses.replace(",", "\n").splitlines()
         return [line.strip() for line in lines if line.strip()]
-
-
-def digest_ha1(username: str, realm: str, password: str) -> str:
-    """HA1 of RFC 2617 digest authentication: what a registrar keeps instead of the password."""
-    return hashlib.md5(f"{username}:{realm}:{password}".encode(), usedforsecurity=False).hexdigest()
 
 
 class PhoneAccount(models.Model):

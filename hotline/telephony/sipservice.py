@@ -104,9 +104,9 @@ class DjangoRouter:
         return None
 
 
-def load_config(realm: str) -> tuple[AccessPolicy, Directory, list[Binding]]:
-    """Read the phone accounts, trunks and live registrations (synchronous: call in a thread)."""
-    from .models import PhoneAccount, Registration, Trunk
+def load_config(realm: str) -> tuple[AccessPolicy, Directory]:
+    """Read the phone accounts and trunks (synchronous: call in a thread)."""
+    from .models import PhoneAccount, Trunk
 
     phones: dict[str, str] = {}
     directory = Directory()
@@ -141,12 +141,17 @@ def load_config(realm: str) -> tuple[AccessPolicy, Directory, list[Binding]]:
                 password=trunk.password,
                 trunk=trunk.code,
             )
-    now = datetime.now(UTC)
-    bindings = [
+    return AccessPolicy(realm=realm, phones=phones, trunks=tuple(trunks)), directory
+
+
+def load_bindings() -> list[Binding]:
+    """The registrations that have not expired: where the phones were when the switch stopped."""
+    from .models import Registration
+
+    return [
         Binding(r.extension, r.contact, r.host, r.port, r.expires_at.timestamp(), r.user_agent)
-        for r in Registration.objects.filter(expires_at__gt=now)
+        for r in Registration.objects.filter(expires_at__gt=datetime.now(UTC))
     ]
-    return AccessPolicy(realm=realm, phones=phones, trunks=tuple(trunks)), directory, bindings
 
 
 def store_bindings(extension: str, bindings: list[Binding]) -> None:
@@ -193,13 +198,8 @@ class SipRuntime:
 
             prompts = PromptLibrary()
         self.prompts = prompts
-        media_address = (
-            self.options.interfaces[0].split("!")[-1].split("/")[-1]
-            if self.options.interfaces
-            else "127.0.0.1"
-        )
         self.switch = SipSwitch(
-            media=self.ng, prompts=prompts, router=self.router, media_address=media_address
+            media=self.ng, prompts=prompts, router=self.router, media_address=self.options.media_address
         )
         self.stack: SipStack | None = None
         self.dtmf: DtmfListener | None = None
@@ -237,6 +237,7 @@ class SipRuntime:
         self.router.stack = self.stack
         self.switch.bind(self.stack, loop)
         await self.reload()
+        self.stack.restore_bindings(await asyncio.to_thread(load_bindings))
         self.stack.start()
         found = await self.switch.reconcile()
         if found["orphans"]:
@@ -254,12 +255,10 @@ class SipRuntime:
             log.exception("rendering the prompts (they are rendered on first use instead)")
 
     async def reload(self) -> None:
-        policy, directory, bindings = await asyncio.to_thread(load_config, self.sip["realm"])
+        policy, directory = await asyncio.to_thread(load_config, self.sip["realm"])
         self.router.directory = directory
         if self.stack is not None:
             self.stack.set_policy(policy)
-            if not self.stack.bindings:
-                self.stack.restore_bindings(bindings)
 
     async def _reconcile_loop(self) -> None:
         while True:

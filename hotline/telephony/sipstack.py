@@ -196,7 +196,6 @@ class Dialog:
         self.ua: Any = None
         self.sip_call_id = ""
         self.remote = ""  # "host:port" of the far end
-        self.ended = False
 
     # events from sippy (SIP thread)
     def _event(self, event: Any, _ua: Any) -> None:
@@ -221,10 +220,8 @@ class Dialog:
         elif isinstance(event, (s["CCEventFail"], s["CCEventRedirect"])):
             kind = "failed"
             code, reason = (data[0], data[1]) if data else (500, "Failed")
-            self.ended = True
         elif isinstance(event, s["CCEventDisconnect"]):
             kind = "disconnected"
-            self.ended = True
         else:
             return
         sdp = "" if body is None else _body_text(body)
@@ -240,11 +237,9 @@ class Dialog:
         self.stack.thread.call(self._send, "connect", 200, "OK", sdp)
 
     def reject(self, code: int, reason: str) -> None:
-        self.ended = True
         self.stack.thread.call(self._send, "fail", code, reason, "")
 
     def hangup(self) -> None:
-        self.ended = True
         self.stack.thread.call(self._send, "disconnect", 0, "", "")
 
     def _send(self, what: str, code: int, reason: str, sdp: str) -> None:
@@ -395,45 +390,33 @@ class SipStack:
     ) -> Dialog:
         dialog = Dialog(self, key)
         dialog.remote = f"{host}:{port}"
-        self.thread.call(
-            self._invite, dialog, host, port, user, caller_id, caller_name, sdp, headers, username, password
-        )
-        return dialog
 
-    def _invite(
-        self,
-        dialog: Dialog,
-        host: str,
-        port: int,
-        user: str,
-        caller_id: str,
-        caller_name: str,
-        sdp: str,
-        headers: tuple[tuple[str, str], ...],
-        username: str,
-        password: str,
-    ) -> None:
-        s = self.thread.sippy
-        try:
-            ua = s["UA"](
-                self._gc,
-                event_cb=dialog._event,
-                nh_address=(host, port),
-                username=username or None,
-                password=password or None,
-            )
-            ua.local_ua = None
-            dialog.ua = ua
-            call_id = s["SipCallId"]()
-            dialog.sip_call_id = str(call_id)
-            event = s["CCEventTry"]((call_id, caller_id, user, s["MsgBody"](sdp), None, caller_name))
-            if headers:
-                event.extra_headers = tuple(s["SipHeader"](name=name, bodys=value) for name, value in headers)
-            ua.recvEvent(event)
-        except Exception:
-            log.exception("INVITE to %s@%s:%s failed", user, host, port)
-            dialog.ended = True
-            self.to_loop(self.handler.on_dialog_event, dialog, "failed", 500, "Local error", "")
+        def send() -> None:  # on the SIP thread
+            s = self.thread.sippy
+            try:
+                ua = s["UA"](
+                    self._gc,
+                    event_cb=dialog._event,
+                    nh_address=(host, port),
+                    username=username or None,
+                    password=password or None,
+                )
+                ua.local_ua = None
+                dialog.ua = ua
+                call_id = s["SipCallId"]()
+                dialog.sip_call_id = str(call_id)
+                event = s["CCEventTry"]((call_id, caller_id, user, s["MsgBody"](sdp), None, caller_name))
+                if headers:
+                    event.extra_headers = tuple(
+                        s["SipHeader"](name=name, bodys=value) for name, value in headers
+                    )
+                ua.recvEvent(event)
+            except Exception:
+                log.exception("INVITE to %s@%s:%s failed", user, host, port)
+                self.to_loop(self.handler.on_dialog_event, dialog, "failed", 500, "Local error", "")
+
+        self.thread.call(send)
+        return dialog
 
     # incoming requests (SIP thread) -----------------------------------------------------------
 
@@ -489,7 +472,7 @@ class SipStack:
             auth = req.getHFBody(header)
             auth.parse()
             trunk = next((t for t in with_auth if t.username == auth.username), None)
-            ha1 = _ha1(trunk.username, policy.realm, trunk.password) if trunk else ""
+            ha1 = digest_ha1(trunk.username, policy.realm, trunk.password) if trunk else ""
             if trunk is None or not auth.verifyHA1(ha1.encode(), "INVITE", None):
                 self.counters["rejected"] += 1
                 return (req.genResponse(403, "Forbidden"), None, None)
@@ -594,7 +577,8 @@ def bad_request(data: bytes) -> bytes:
     return "\r\n".join(lines).encode()
 
 
-def _ha1(username: str, realm: str, password: str) -> str:
+def digest_ha1(username: str, realm: str, password: str) -> str:
+    """HA1 of RFC 2617 digest authentication: what a registrar keeps instead of the password."""
     return hashlib.md5(f"{username}:{realm}:{password}".encode(), usedforsecurity=False).hexdigest()
 
 

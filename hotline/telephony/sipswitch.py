@@ -22,11 +22,11 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -160,7 +160,6 @@ class SipLeg:
     media_timer: asyncio.TimerHandle | None = None
     no_answer_timer: asyncio.TimerHandle | None = None
     cancelled: bool = False  # we gave up on an originated leg: its late SIP events mean nothing
-    started: float = field(default_factory=time.monotonic)
 
     @property
     def placeholder(self) -> str:
@@ -173,7 +172,6 @@ class SipCall:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     legs: set[str] = field(default_factory=set)
     recording: bool = False
-    record_path: str = ""
 
 
 class SipSwitch:
@@ -225,10 +223,9 @@ class SipSwitch:
         return self.loop.call_later(delay_s, callback)
 
     def send(self, command: SwitchCommand) -> None:
-        call_id = self._call_of(command)
         log.debug("switch: %s", command)
         handler = self._handlers[type(command)]
-        self._spawn(call_id, handler, command)
+        self._spawn(self._call_of(command), lambda: handler(command))
 
     def attach(self, sink: EventSink) -> None:
         self.sink = sink
@@ -250,19 +247,19 @@ class SipSwitch:
         leg = self.legs.get(str(leg_id or ""))
         return leg.call_id if leg else ""
 
-    def _spawn(self, call_id: str, handler: Callable[[Any], Coroutine[Any, Any, None]], arg: Any) -> None:
+    def _spawn(self, call_id: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``work()`` after what the call already has under way (a command for a leg nobody
+        knows runs at once and is ignored by its handler)."""
         assert self.loop is not None
-        call = self.calls.get(call_id)
-        if call is None:
-            call = self.calls[call_id] = SipCall(call_id)
+        call = self.calls.setdefault(call_id, SipCall(call_id)) if call_id else SipCall("")
 
         async def run() -> None:
             async with call.lock:
                 try:
-                    await handler(arg)
+                    await work()
                 except Exception:
                     self.counters["media_errors"] += 1
-                    log.exception("switch: %s failed", getattr(handler, "__name__", handler))
+                    log.exception("switch: work on call %s failed", call_id)
 
         self.loop.create_task(run())
 
@@ -301,10 +298,7 @@ class SipSwitch:
         log.debug("sip: %s %s %s %s", dialog.key, kind, code, reason)
         if leg is None or leg.state == "ended":
             return
-        self._spawn(leg.call_id, self._dialog_event, (leg, kind, code, reason, sdp))
-
-    def on_bindings(self, extension: str, bindings: list[Any]) -> None:
-        pass  # the service stores them (see runtime)
+        self._spawn(leg.call_id, lambda: self._dialog_event(leg, kind, code, sdp))
 
     def on_digit(self, call_id: str, tag: str, digit: str) -> None:
         leg = self.legs.get(tag)
@@ -312,10 +306,10 @@ class SipSwitch:
             return
         self._emit(DigitReceived(leg.leg_id, digit, self.now()))
         if leg.media_id and (leg.media_interrupt or (leg.media_record and digit == "#")):
-            self._spawn(leg.call_id, self._end_media_async, (leg, "done" if leg.media_record else "stopped"))
+            reason = "done" if leg.media_record else "stopped"
+            self._spawn(leg.call_id, lambda: self._end_media(leg, reason, stop=True))
 
-    async def _dialog_event(self, args: tuple[SipLeg, str, int, str, str]) -> None:
-        leg, kind, code, _reason, sdp = args
+    async def _dialog_event(self, leg: SipLeg, kind: str, code: int, sdp: str) -> None:
         if leg.state == "ended" or leg.cancelled:
             return
         if kind == "ringing":
@@ -416,17 +410,16 @@ class SipSwitch:
 
     def _media_timeout(self, leg: SipLeg, media_id: str) -> None:
         if leg.media_id == media_id and leg.state == "up":
-            self._spawn(leg.call_id, self._end_media_async, (leg, "done", media_id))
+            self._spawn(
+                leg.call_id, lambda: self._end_media(leg, "done", stop=leg.media_record, only=media_id)
+            )
 
-    async def _end_media_async(self, args: tuple[Any, ...]) -> None:
-        leg, reason = args[0], args[1]
-        media_id = args[2] if len(args) > 2 else leg.media_id
-        if leg.media_id and leg.media_id == media_id:
-            await self._end_media(leg, reason, stop=reason != "done" or leg.media_record)
-
-    async def _end_media(self, leg: SipLeg, reason: str, *, stop: bool = False, emit: bool = True) -> None:
+    async def _end_media(
+        self, leg: SipLeg, reason: str, *, stop: bool = False, emit: bool = True, only: str = ""
+    ) -> None:
+        """End what plays on ``leg`` (``only``: if it is still that media)."""
         media_id = leg.media_id
-        if not media_id:
+        if not media_id or (only and media_id != only):
             return
         leg.media_id = ""
         if leg.media_timer:
@@ -481,7 +474,7 @@ class SipSwitch:
 
     def _no_answer(self, leg: SipLeg) -> None:
         if leg.state in ("calling", "ringing"):
-            self._spawn(leg.call_id, self._give_up, leg)
+            self._spawn(leg.call_id, lambda: self._give_up(leg))
 
     async def _give_up(self, leg: SipLeg) -> None:
         if leg.state not in ("calling", "ringing"):
@@ -509,7 +502,6 @@ class SipSwitch:
         call = self.calls.get(a.call_id)
         if cmd.record and call is not None and not call.recording:
             call.recording = True
-            call.record_path = cmd.record_path
             try:
                 await self.media.start_recording(a.call_id)
             except Exception:
@@ -615,22 +607,16 @@ class SipSwitch:
         """Compare the calls rtpengine holds with ours: delete its orphans (left by a restart of
         this process), and end our calls whose media it lost (a restart of rtpengine)."""
         theirs = set(await self.media.list_calls(limit=100_000))
-        ours = {
-            call_id
-            for call_id, call in self.calls.items()
-            if any(self.legs.get(x) is not None and self.legs[x].state in ("up",) for x in call.legs)
-        }
         orphans = theirs - set(self.calls)
         for call_id in orphans:
             with contextlib.suppress(Exception):
                 await self.media.delete(call_id)
-        lost = ours - theirs
-        for call_id in lost:
-            call = self.calls.get(call_id)
-            if call is None:
+        lost = 0
+        for call_id, call in list(self.calls.items()):
+            up = [leg for x in call.legs if (leg := self.legs.get(x)) is not None and leg.state == "up"]
+            if not up or call_id in theirs:
                 continue
-            for leg_id in list(call.legs):
-                leg = self.legs.get(leg_id)
-                if leg is not None and leg.state != "ended":
-                    self._spawn(call_id, self._hangup, Hangup(leg_id, "media_lost"))
-        return {"orphans": len(orphans), "lost": len(lost)}
+            lost += 1
+            for leg in up:
+                self._spawn(call_id, partial(self._hangup, Hangup(leg.leg_id, "media_lost")))
+        return {"orphans": len(orphans), "lost": lost}

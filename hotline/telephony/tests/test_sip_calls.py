@@ -146,9 +146,15 @@ def phones(people: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return people
 
 
+@pytest.fixture(scope="module")
+def prompt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One prompt cache for the module: the prompts are rendered once, not for every test."""
+    return tmp_path_factory.mktemp("prompts")
+
+
 @pytest.fixture
-def switch(rtpengine: Rtpengine, phones: Any, tmp_path: Path) -> Iterator[Switch]:
-    running = Switch(rtpengine, tmp_path / "prompts").start()
+def switch(rtpengine: Rtpengine, phones: Any, prompt_dir: Path) -> Iterator[Switch]:
+    running = Switch(rtpengine, prompt_dir).start()
     try:
         yield running
     finally:
