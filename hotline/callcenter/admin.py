@@ -9,7 +9,8 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from hotline.orgs.admin import ReadOnlyAdmin, ServiceAdmin, ServiceModelForm
+from hotline.core.admin import ReadOnlyAdmin
+from hotline.orgs.admin import ServiceAdmin, ServiceModelForm
 
 from . import services
 from .models import (

@@ -61,19 +61,6 @@ class ServiceModelForm(forms.ModelForm):
             self.add_error(name if name in self.fields else None, messages_)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records the platform writes (call records, registrations…): listed and read, never edited."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class ServiceAdmin(admin.ModelAdmin):
     """Turns a refusal by a service during save, delete or an action into an admin message."""
 

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from hotline.audit.services import audited_delete, audited_save
-from hotline.orgs.admin import ReadOnlyAdmin
+from hotline.core.admin import ReadOnlyAdmin
 
 from . import speech
 from .defaults import DEFAULT_MUSIC, DEFAULT_PROMPTS, DYNAMIC_TEXTS, purpose
