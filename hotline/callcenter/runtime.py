@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from hotline.core.consumers import user_group
 from hotline.core.events import SWITCH_GROUP, switch_listens_here
@@ -383,6 +384,9 @@ class SwitchService:
     async def run(self, *, ready: asyncio.Event | None = None) -> None:
         """Serve until cancelled."""
         self._loop = asyncio.get_running_loop()
+        # Django keeps a database connection per asyncio context: made here, the handle is
+        # inherited by every task and timer of the service, so they share one connection
+        connections[DEFAULT_DB_ALIAS]  # creates the handle in this context
         if self.sip is not None:
             await self.sip.start()
         await self.bus.start()
@@ -405,6 +409,7 @@ class SwitchService:
                 await self.sip.stop()
             await asyncio.to_thread(self.recorder.stop)
             await self.flush()
+            connections.close_all()  # the service's connection (see above)
 
     async def _commands(self) -> None:
         while True:

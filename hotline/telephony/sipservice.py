@@ -13,11 +13,13 @@ import contextlib
 import ipaddress
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import close_old_connections
 
 from .dtmf import DtmfListener
 from .mediaserver import MediaServerOptions
@@ -28,6 +30,7 @@ from .sipswitch import Route, SipSwitch
 log = logging.getLogger(__name__)
 
 RECONCILE_S = 30.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,19 @@ def store_bindings(extension: str, bindings: list[Binding]) -> None:
         )
 
 
+async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn`` on a worker thread, as the project's thread jobs do: the database connection it
+    opened is closed after it when it should not be kept (``close_old_connections``)."""
+
+    def job() -> T:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return await asyncio.to_thread(job)
+
+
 class SipRuntime:
     """Starts and stops everything the SIP switch needs inside the ``switch`` process."""
 
@@ -199,7 +215,11 @@ class SipRuntime:
             prompts = PromptLibrary()
         self.prompts = prompts
         self.switch = SipSwitch(
-            media=self.ng, prompts=prompts, router=self.router, media_address=self.options.media_address
+            media=self.ng,
+            prompts=prompts,
+            router=self.router,
+            media_address=self.options.media_address,
+            in_thread=in_thread,
         )
         self.stack: SipStack | None = None
         self.dtmf: DtmfListener | None = None
@@ -214,7 +234,7 @@ class SipRuntime:
         self.switch.on_dialog_event(dialog, kind, code, reason, sdp)
 
     def on_bindings(self, extension: str, bindings: list[Binding]) -> None:
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(store_bindings, extension, bindings))
+        task = asyncio.get_running_loop().create_task(in_thread(store_bindings, extension, bindings))
         self._tasks.append(task)
         task.add_done_callback(self._tasks.remove)
 
@@ -237,7 +257,7 @@ class SipRuntime:
         self.router.stack = self.stack
         self.switch.bind(self.stack, loop)
         await self.reload()
-        self.stack.restore_bindings(await asyncio.to_thread(load_bindings))
+        self.stack.restore_bindings(await in_thread(load_bindings))
         self.stack.start()
         found = await self.switch.reconcile()
         if found["orphans"]:
@@ -249,13 +269,13 @@ class SipRuntime:
 
     async def _build_prompts(self) -> None:
         try:
-            files = await asyncio.to_thread(self.prompts.build_all)
+            files = await in_thread(self.prompts.build_all)
             log.info("prompts ready: %d files", len(files))
         except Exception:
             log.exception("rendering the prompts (they are rendered on first use instead)")
 
     async def reload(self) -> None:
-        policy, directory = await asyncio.to_thread(load_config, self.sip["realm"])
+        policy, directory = await in_thread(load_config, self.sip["realm"])
         self.router.directory = directory
         if self.stack is not None:
             self.stack.set_policy(policy)

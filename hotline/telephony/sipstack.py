@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import ipaddress
 import logging
@@ -297,6 +298,9 @@ class SipStack:
         self.bindings: dict[str, dict[str, Binding]] = {}
         self.counters = {"invites": 0, "rejected": 0, "registers": 0, "malformed": 0}
         self._gc: dict[str, Any] = {}
+        # what the stack hands to the loop runs in the context the stack was made in (the switch
+        # service's), so it shares that context's database connection instead of opening its own
+        self._context = contextvars.copy_context()
         self._tm: Any = None
 
     # lifecycle --------------------------------------------------------------------------------
@@ -357,7 +361,7 @@ class SipStack:
 
     def to_loop(self, fn: Callable[..., Any], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the loop closed while a message was in flight
-            self.loop.call_soon_threadsafe(fn, *args)
+            self.loop.call_soon_threadsafe(fn, *args, context=self._context)
 
     def set_policy(self, policy: AccessPolicy) -> None:
         self.policy = policy  # replaced whole: the SIP thread reads one snapshot or the other

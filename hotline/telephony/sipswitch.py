@@ -23,7 +23,7 @@ import contextlib
 import logging
 import re
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -185,11 +185,13 @@ class SipSwitch:
         router: Router,
         media_address: str = "127.0.0.1",
         sink: EventSink | None = None,
+        in_thread: Callable[..., Awaitable[Any]] = asyncio.to_thread,
     ) -> None:
         self.media = media
         self.prompts = prompts
         self.router = router
         self.media_address = media_address
+        self.in_thread = in_thread  # blocking work (prompt files read the database)
         self.sink = sink
         self.stack: SipStack | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -394,7 +396,7 @@ class SipSwitch:
         leg.media_interrupt = cmd.interrupt
         leg.media_record = False
         try:
-            path = await asyncio.to_thread(self.prompts.file_for, tuple(cmd.prompts), loop=cmd.loop)
+            path = await self.in_thread(self.prompts.file_for, tuple(cmd.prompts), loop=cmd.loop)
             duration_ms = await self.media.play_media(
                 leg.call_id, leg.leg_id, str(path), repeat_times=LOOP_REPEAT if cmd.loop else None
             )
@@ -526,7 +528,7 @@ class SipSwitch:
         peer = self.legs.get(leg.peer) if leg.peer else None
         if peer is not None and peer.state == "up":
             await self.media.block_media(peer.call_id, peer.leg_id)
-        path = await asyncio.to_thread(self.prompts.file_for, (cmd.music,), loop=True)
+        path = await self.in_thread(self.prompts.file_for, (cmd.music,), loop=True)
         await self.media.play_media(leg.call_id, leg.leg_id, str(path), repeat_times=LOOP_REPEAT)
 
     async def _unhold(self, cmd: Unhold) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from hotline.callcenter import services
 from hotline.callcenter.models import CallLeg, CallRecord, IvrFlow, Seat
@@ -95,6 +96,8 @@ class Switch:
 
         with contextlib.suppress(asyncio.CancelledError):
             self.loop.run_until_complete(main())
+        # as asyncio.run does: the worker threads end, and their database connections with them
+        self.loop.run_until_complete(self.loop.shutdown_default_executor())
 
     def start(self) -> Switch:
         self.thread.start()
@@ -105,7 +108,10 @@ class Switch:
         """Run ``fn`` on the switch's loop and return its result."""
 
         async def run() -> Any:
-            return fn()
+            try:
+                return fn()
+            finally:
+                connections.close_all()  # the test's own reads on the switch's loop
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
 
