@@ -7,24 +7,19 @@ in a thread, as the ``switch`` process does, on the test database.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from hotline.callcenter import services
 from hotline.callcenter.models import CallLeg, CallRecord, IvrFlow, Seat
-from hotline.callcenter.runtime import LayerBus, SwitchService
 from hotline.callcenter.tests.conftest import staff_centre
 from hotline.telephony.models import PhoneAccount, Registration, Trunk
-from hotline.telephony.sipservice import SipRuntime
 from hotline.telephony.tests.conftest import Rtpengine
+from hotline.telephony.tests.harness import Switch, wait_for
 from hotline.telephony.tests.sipp import (
     caller_scenario,
     free_udp_port,
@@ -55,86 +50,6 @@ MENU = {
 }
 
 
-class Switch:
-    """The switch service on a loop of its own, in a thread."""
-
-    def __init__(self, rtpengine: Rtpengine, prompt_dir: Path) -> None:
-        from channels.layers import get_channel_layer
-
-        from hotline.telephony.prompts import PromptLibrary, duration_s
-
-        library = PromptLibrary(prompt_dir)
-        # rendered before the calls, so a test knows how long the welcome lasts
-        self.welcome_s = duration_s(library.file_for(("welcome",)))
-        library.warm([("main_menu",), ("moh",)])
-        self.port = free_udp_port()
-        self.loop = asyncio.new_event_loop()
-        self.runtime = SipRuntime(
-            media_options=rtpengine.options,
-            sip={"listen": "127.0.0.1", "port": self.port},
-            prompts=library,
-            reconcile_s=2.0,
-        )
-        self.service = SwitchService(
-            bus=LayerBus(get_channel_layer()), recorder_delay_s=0.2, sip=self.runtime
-        )
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.task: asyncio.Task[Any] | None = None
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        ready = asyncio.Event()
-
-        async def main() -> None:
-            self.task = asyncio.current_task()
-            waiter = asyncio.create_task(ready.wait())
-            runner = asyncio.create_task(self.service.run(ready=ready))
-            await waiter
-            self.ready.set()
-            await runner
-
-        with contextlib.suppress(asyncio.CancelledError):
-            self.loop.run_until_complete(main())
-        # as asyncio.run does: the worker threads end, and their database connections with them
-        self.loop.run_until_complete(self.loop.shutdown_default_executor())
-
-    def start(self) -> Switch:
-        self.thread.start()
-        assert self.ready.wait(20), "the switch did not start"
-        return self
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        """Run ``fn`` on the switch's loop and return its result."""
-
-        async def run() -> Any:
-            try:
-                return fn()
-            finally:
-                connections.close_all()  # the test's own reads on the switch's loop
-
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
-
-    def stop(self) -> None:
-        if self.task is not None:
-            self.loop.call_soon_threadsafe(self.task.cancel)
-        self.thread.join(15)
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or check}")
-
-
 @pytest.fixture
 def phones(people: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The staffed centre of the contact-centre tests, with 12345 → welcome → menu (1: queue),
@@ -160,7 +75,7 @@ def prompt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def switch(rtpengine: Rtpengine, phones: Any, prompt_dir: Path) -> Iterator[Switch]:
-    running = Switch(rtpengine, prompt_dir).start()
+    running = Switch(rtpengine.options, prompt_dir).start()
     try:
         yield running
     finally:
