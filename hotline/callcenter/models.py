@@ -532,3 +532,34 @@ class CallbackRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller} ({self.get_reason_display()})"
+
+
+class CallOrderLink(models.Model):
+    """通话关联工单 — a work order taken in during a call (or from its voicemail): the order is found
+    from the call and the call's recording from the order. Written by ``services.call_order_link``."""
+
+    call_id = models.CharField(_("call"), max_length=64)
+    order = models.ForeignKey(
+        "workorders.WorkOrder",
+        verbose_name=_("work order"),
+        on_delete=models.PROTECT,
+        related_name="call_links",
+    )
+    linked_at = models.DateTimeField(_("linked at"), default=timezone.now)
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("linked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("call and order link")
+        verbose_name_plural = _("call and order links")
+        ordering = ["linked_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["call_id", "order"], name="call_order_link_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} → {self.order_id}"

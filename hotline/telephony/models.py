@@ -152,6 +152,8 @@ class Recording(models.Model):
         verbose_name = _("recording")
         verbose_name_plural = _("recordings")
         ordering = ["-started_at"]
+        permissions = [("play_recording", "Can play call recordings")]
+        constraints = [models.UniqueConstraint(fields=["call_id", "path"], name="recording_call_path")]
         indexes = [
             models.Index(fields=["started_at"], name="recording_started"),
             models.Index(fields=["caller", "started_at"], name="recording_caller"),
