@@ -256,3 +256,4 @@ HOTLINE_RTPENGINE = {
 }
 HOTLINE_PROMPT_DIR = Path(env.str("HOTLINE_PROMPT_DIR", default=str(VAR_DIR / "prompts")))
 HOTLINE_RECORDING_DIR = Path(env.str("HOTLINE_RECORDING_DIR", default=str(VAR_DIR / "recordings")))
+HOTLINE_RECORDING_RETENTION_DAYS = env.int("HOTLINE_RECORDING_RETENTION_DAYS", default=180)  # 0: keep forever

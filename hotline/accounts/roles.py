@@ -111,6 +111,9 @@ TELEPHONY_ADMIN = {
     for verb in ("view", "add", "change", "delete")
     for model in ("prompt", "trunk", "phoneaccount")
 } | {"telephony.view_registration", "telephony.view_recording"}
+# Call recordings (通话录音): searched and played by supervisors and administrators, every playback
+# audited. Agents play voicemails only (``callcenter.process_voicemail``).
+RECORDINGS = frozenset({"telephony.view_recording", "telephony.play_recording"})
 
 CALLCENTER_ADMIN = CALLCENTER_CONFIG_READ | {
     f"callcenter.{verb}_{model}"
@@ -127,6 +130,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     | CITIZEN_DESK
     | ORDER_DESK
     | CALLCENTER_SUPERVISOR
+    | RECORDINGS
     | {"accounts.view_user", "workorders.supervise_workorder"},
     Role.DISPATCHER: READ_REFERENCE | CITIZEN_DESK | ORDER_CENTRE | {"accounts.view_user"},
     Role.HANDLER: READ_REFERENCE | ORDER_UNIT,
@@ -141,6 +145,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     | MANAGE_USERS
     | CALLCENTER_ADMIN
     | TELEPHONY_ADMIN
+    | RECORDINGS
     | {"citizens.view_citizen", "audit.view_auditevent", "accounts.view_apitoken"},
 }
 

@@ -322,12 +322,26 @@ class DjangoRecorder:
             CallbackRequest.objects.bulk_create(
                 [CallbackRequest(**c) for c in callbacks], ignore_conflicts=True
             )
+        if batch.calls:
+            self._attach_recordings(batch.calls)
         if self.on_written is not None and (batch.voicemails or callbacks):
             try:
                 self.on_written(len(batch.voicemails), len(callbacks))
             except Exception:
                 logger.exception("after writing contact-centre records")
         return batch.size() + len(callbacks) - len(batch.callbacks)
+
+    @staticmethod
+    def _attach_recordings(calls: list[r.CallRecord]) -> None:
+        """Recordings stored before their call record get its agent, queue and order; a failure
+        here is logged and never fails the write."""
+        try:
+            from hotline.telephony.recordings import recordings_attach_calls
+
+            with transaction.atomic():  # a savepoint: a failure leaves an outer transaction usable
+                recordings_attach_calls([c.call_id for c in calls])
+        except Exception:
+            logger.exception("Attaching recordings to the call records just written")
 
     def _abandoned(self, calls: list[r.CallRecord]) -> list[dict[str, Any]]:
         """Callback requests for the calls abandoned after the short-abandon time."""

@@ -484,3 +484,42 @@ def callback_complete(
         actor=actor,
     )
     return callback
+
+
+# --- Calls and work orders -------------------------------------------------------------------------
+
+CALL_ID = re.compile(r"^[\x21-\x7e]{1,64}$")  # the switch's call ids: printable ASCII, no spaces
+
+
+@transaction.atomic
+def call_order_link(*, actor: Any, call_id: str, order: Any) -> Any:
+    """通话关联工单 — link a work order to the call it was taken in during (or to the call that
+    left the voicemail it came from): the order is found from the call, and the call's recordings
+    from the order (their ``order_number`` is filled when empty). Linking the same pair again
+    returns the existing link. Returns the ``CallOrderLink``."""
+    from django.db import IntegrityError
+
+    from hotline.telephony.recordings import recording_link_order
+
+    from .models import CallOrderLink
+
+    call_id = (call_id or "").strip()
+    if not CALL_ID.match(call_id):
+        raise ValidationFailed(_("Some fields are not valid."), fields={"call_id": [_("not a call")]})
+    link = CallOrderLink.objects.filter(call_id=call_id, order=order).first()
+    if link is None:
+        try:
+            with transaction.atomic():
+                link = CallOrderLink.objects.create(
+                    call_id=call_id, order=order, linked_at=timezone.now(), linked_by=_actor(actor)
+                )
+        except IntegrityError:  # linked by another request a moment ago
+            return CallOrderLink.objects.get(call_id=call_id, order=order)
+        audit_record(
+            action=AuditAction.CREATE,
+            obj=link,
+            after={"call_id": call_id, "order": order.number},
+            actor=_actor(actor),
+        )
+    recording_link_order(call_id=call_id, order_number=order.number)
+    return link

@@ -12,13 +12,17 @@ given out only when the agent claims it to dial or take it in, and that read is 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +32,7 @@ from hotline.audit.services import audit_personal_read
 from hotline.core.errors import ServiceError, ValidationFailed
 from hotline.core.masking import mask_phone
 from hotline.core.permissions import view_requires
+from hotline.telephony.recordings import audio_playback
 from hotline.workorders import forms as order_forms
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.views import intake_context, intake_submit
@@ -49,6 +54,8 @@ PROCESS_VOICEMAIL = "callcenter.process_voicemail"
 PERSONAL = "citizens.view_personal_data"
 
 LIST_LIMIT = 100
+
+logger = logging.getLogger(__name__)
 
 # The soft-phone bar's labels of the engine's agent states; "paused" with the reason ``login`` is
 # the state right after a login that did not start ready (登录).
@@ -176,6 +183,7 @@ class Row:
     claimed_by: str
     attempts: int = 0
     seconds: float = 0.0
+    audio: bool = False  # a voicemail whose recording can be played
 
 
 def _rows(user: Any) -> list[Row]:
@@ -219,6 +227,7 @@ def _rows(user: Any) -> list[Row]:
             mine=v.claimed_by_id == user.pk,
             claimed_by=v.claimed_by.display_name if v.claimed_by else "",
             seconds=v.seconds,
+            audio=bool(v.audio_path),
         )
         for v in voicemails
     ]
@@ -325,6 +334,22 @@ def desk_callbacks(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@view_requires(PROCESS_VOICEMAIL)
+def desk_voicemail_audio(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """A voicemail's WAV for the desk's player, with Range support; one audit row per playback
+    (``telephony.recordings.audio_playback``). An empty ``audio_path`` was purged: 410."""
+    voicemail = get_object_or_404(Voicemail, pk=pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD"})
+    return audio_playback(
+        request,
+        obj=voicemail,
+        relative_path=voicemail.audio_path,
+        purged=not voicemail.audio_path,
+        filename=f"voicemail-{voicemail.pk}.wav",
+    )
+
+
 # --- Intake ----------------------------------------------------------------------------------------
 
 
@@ -343,11 +368,36 @@ def _voicemail_create(request: HttpRequest, voicemail: Voicemail) -> Any:
     return create
 
 
+def _linked_to_call(create: Callable[..., WorkOrder] | None, call_id: str) -> Callable[..., WorkOrder]:
+    """``order_create`` (or the voicemail's stand-in) followed, in the same transaction, by the
+    link of the new order to ``call_id`` (``services.call_order_link``)."""
+    from hotline.workorders.services import order_create
+
+    def create_and_link(**kwargs: Any) -> WorkOrder:
+        with transaction.atomic():
+            order: WorkOrder = (create or order_create)(**kwargs)
+            services.call_order_link(actor=kwargs["actor"], call_id=call_id, order=order)
+        return order
+
+    return create_and_link
+
+
+def _posted_call_id(request: HttpRequest) -> str:
+    """The call the desk was on (or wrapping up) when the form was sent; "" if none or not valid."""
+    call_id = (request.POST.get("call_id") or "").strip()
+    if call_id and not services.CALL_ID.match(call_id):
+        logger.warning("Ignoring the desk's call id %r: not a call id", call_id[:80])
+        return ""
+    return call_id
+
+
 @view_requires(TAKE_CALLS, INTAKE)
 def desk_intake(request: HttpRequest) -> HttpResponse:
     """The desk's intake form (htmx). GET: an empty form (``phone`` pre-filled). POST: validated
     and taken in like ``/orders/new/`` (``workorders.views.intake_submit``); the answer is the
-    form with its errors (422) or the tracking number above a new form for the same caller."""
+    form with its errors (422) or the tracking number above a new form for the same caller.
+    ``call_id`` (filled by desk.js with the call the agent is on or wrapping up) links the order to
+    that call; an order from a voicemail is linked to the voicemail's call."""
     if request.method != "POST":
         form = _fresh_form(request.GET.get("phone", ""))
         return render(request, "callcenter/_desk_intake.html", intake_context(request, form))
@@ -363,6 +413,10 @@ def desk_intake(request: HttpRequest) -> HttpResponse:
             form.add_error(None, gettext("This voicemail cannot be taken in any more; clear the form."))
         else:
             create = _voicemail_create(request, voicemail)
+    # The order is linked to the call it was taken in during, or to the voicemail's call.
+    call_id = voicemail.call_id if voicemail is not None else _posted_call_id(request)
+    if call_id:
+        create = _linked_to_call(create, call_id)
     order = intake_submit(request, form, create=create) if not form.errors else None
     if order is None:
         context = intake_context(request, form)

@@ -166,6 +166,7 @@ def register_routers() -> None:
     from hotline.notify.api import router as notify_router
     from hotline.orgs.api import router as orgs_router
     from hotline.taxonomy.api import router as taxonomy_router
+    from hotline.telephony.api import router as telephony_router
     from hotline.workorders.api import router as workorders_router
 
     api.add_router("/accounts", accounts_router, tags=["accounts"])
@@ -176,3 +177,4 @@ def register_routers() -> None:
     api.add_router("/notify", notify_router, tags=["notify"])
     api.add_router("/workorders", workorders_router, tags=["workorders"])
     api.add_router("/callcenter", callcenter_router, tags=["callcenter"])
+    api.add_router("/telephony", telephony_router, tags=["telephony"])

@@ -64,6 +64,7 @@ MENU = [
     MenuItem(_("Take a request"), "workorders:new", perm="workorders.intake_workorder", icon="log"),
     MenuItem(_("Call-centre wall"), "callcenter:wall", perm="callcenter.supervise_agents", icon="users"),
     MenuItem(_("Test phone"), "callcenter:phone", perm="callcenter.supervise_agents", icon="headset"),
+    MenuItem(_("Call recordings"), "telephony:recordings", perm="telephony.play_recording", icon="list"),
     MenuItem(_("Dispatch and review"), "workorders:queue", perm="workorders.dispatch_workorder", icon="list"),
     MenuItem(_("Unit inbox"), "workorders:inbox", perm="workorders.handle_workorder", icon="inbox"),
     MenuItem(

@@ -12,6 +12,8 @@
    - While on a call the intake form travels with the call: a "draft" ~500 ms after typing stops;
      a saved order is linked to the call ("link_order").
    - The callback list claims a row on the server, then dials it here ("callback_dial").
+   - The intake form carries the call the agent is on or wrapping up (hidden "call_id", set as the
+     form is sent): the server links the new order to that call and to its recordings.
 */
 (function () {
   "use strict";
@@ -392,6 +394,38 @@
     // A call already in progress when the page (re)loads: its draft, if the form is still empty.
     if (call && call.draft && Object.keys(call.draft).length && formIsEmpty()) fillForm(call.draft);
   }
+
+  // --- The call the form is linked to --------------------------------------------------------------
+
+  function currentCallId() {
+    return (desk.call && desk.call.call_id) || (desk.agent && desk.agent.call_id) || "";
+  }
+
+  // The hidden call_id field of the intake form, created on first use (the form is re-rendered
+  // after each order). Empty while a voicemail is taken in: that order belongs to the voicemail.
+  function syncCallField() {
+    var form = intakeForm();
+    if (!form) return;
+    var field = form.querySelector("input[data-desk-call]");
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "call_id";
+      field.setAttribute("data-desk-call", "");
+      form.appendChild(field);
+    }
+    var voicemail = form.querySelector("[data-desk-voicemail]");
+    field.value = voicemail && voicemail.value ? "" : currentCallId();
+  }
+
+  // Before htmx reads the form (its own submit listener is on the form; this one runs first).
+  document.addEventListener(
+    "submit",
+    function (event) {
+      if (event.target === intakeForm()) syncCallField();
+    },
+    true
+  );
 
   // --- Voicemail being taken in -------------------------------------------------------------------
 
