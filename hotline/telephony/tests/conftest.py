@@ -1,4 +1,5 @@
-"""Media tests run against a real rtpengine, started once per session on ports of its own."""
+"""Media tests run against a real rtpengine, started once per session on ports of its own; call
+tests run the switch service on the test database (``harness.Switch``)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,20 @@ from typing import Any
 
 import pytest
 
+from hotline.callcenter import services
+from hotline.callcenter.models import IvrFlow, Seat
+from hotline.callcenter.tests.conftest import staff_centre
 from hotline.telephony.mediaserver import (
     MediaServerOptions,
     rtpengine_available,
     start_rtpengine,
     stop_rtpengine,
 )
+from hotline.telephony.models import PhoneAccount, Trunk
 from hotline.telephony.ng import NgClient
+from hotline.telephony.tests.harness import MENU, PASSWORD, Switch
 from hotline.telephony.tests.rtp import udp_ports_free
+from hotline.telephony.tests.sipp import require_sipp
 
 # Below Linux's ephemeral range (32768–60999), so no client socket of any process takes them.
 PORT_BLOCK = 204  # ng, DTMF, two spare, then 200 RTP ports
@@ -94,3 +101,38 @@ async def _client(options: MediaServerOptions, **kwargs: Any) -> AsyncIterator[N
 def ng(rtpengine: Rtpengine) -> Callable[..., contextlib.AbstractAsyncContextManager[NgClient]]:
     """``async with ng() as client:`` — an ng client of the session's rtpengine on the running loop."""
     return lambda **kwargs: _client(rtpengine.options, **kwargs)
+
+
+# --- calls through the SIP switch ---------------------------------------------------------------
+
+
+@pytest.fixture
+def phones(people: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The staffed centre of the contact-centre tests, with 12345 → welcome → menu (1: queue),
+    phone accounts for Li (1001) and Ying (1002), and a trunk for calls from 127.0.0.1."""
+    require_sipp()
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    staff_centre(people, ring_timeout_s=6, wrap_up_s=1)
+    flow = IvrFlow.objects.get(code="DIRECT")
+    services.flow_save(actor=None, code="DIRECT", name=flow.name, definition=MENU)
+    for extension in ("1001", "1002"):
+        account = PhoneAccount(seat=Seat.objects.get(extension=extension), realm="hotline")
+        account.set_password(PASSWORD)
+        account.save()
+    Trunk.objects.create(code="LOCAL", name="本机测试", inbound_addresses="127.0.0.1/32")
+    return people
+
+
+@pytest.fixture(scope="module")
+def prompt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One prompt cache for the module: the prompts are rendered once, not for every test."""
+    return tmp_path_factory.mktemp("prompts")
+
+
+@pytest.fixture
+def switch(rtpengine: Rtpengine, phones: Any, prompt_dir: Path) -> Iterator[Switch]:
+    running = Switch(rtpengine.options, prompt_dir).start()
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -16,7 +16,25 @@ from django.db import connections
 from hotline.callcenter.runtime import LayerBus, SwitchService
 from hotline.telephony.mediaserver import MediaServerOptions
 from hotline.telephony.sipservice import SipRuntime
-from hotline.telephony.tests.sipp import free_udp_port
+from hotline.telephony.tests.sipp import free_udp_port, register_scenario, run_sipp
+
+PASSWORD = "phone-secret"
+MENU = {
+    "start": "welcome",
+    "human": "queue",
+    "nodes": {
+        "welcome": {"type": "play", "prompts": ["welcome"], "next": "menu"},
+        "menu": {
+            "type": "menu",
+            "prompts": ["main_menu"],
+            "options": {"1": "queue"},
+            "timeout_s": 8,
+            "invalid_prompts": ["invalid"],
+            "on_fail": "queue",
+        },
+        "queue": {"type": "queue", "queue": "GENERAL"},
+    },
+}
 
 
 class Switch:
@@ -99,3 +117,15 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "") ->
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what or check}")
+
+
+def register(switch: Switch, workdir: Path, extension: str, phone_port: int) -> None:
+    sipp = run_sipp(
+        workdir,
+        f"register-{extension}",
+        register_scenario(extension=extension, contact_port=phone_port),
+        target=switch.target,
+        port=free_udp_port(),
+        extra=["-au", extension, "-ap", PASSWORD],
+    )
+    assert sipp.wait(20) == 0, sipp.output()

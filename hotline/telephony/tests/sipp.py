@@ -64,9 +64,11 @@ def caller_scenario(
     contact_transport: str = "UDP",
 ) -> str:
     """A caller: INVITE ``called``, then ``steps`` — ("wait", seconds), ("speak", 0) (about 7 s of
-    speech in the background), ("keys", "1#") (RFC 2833 digits, 0.3 s apart) — then BYE, or wait
-    for the switch's BYE when ``hang_up`` is false."""
+    speech in the background), ("keys", "1#") (RFC 2833 digits, 0.3 s apart), ("reinvite",
+    "sendonly") (a re-INVITE with that direction; the answer must carry the mirrored one) — then
+    BYE, or wait for the switch's BYE when ``hang_up`` is false."""
     body = []
+    cseq = 1
     for kind, value in steps:
         if kind == "wait":
             body.append(f'<pause milliseconds="{int(float(value) * 1000)}"/>')
@@ -76,14 +78,20 @@ def caller_scenario(
             for key in str(value):
                 body.append(_play(digit_pcap(key)))
                 body.append('<pause milliseconds="400"/>')
+        elif kind == "reinvite":
+            cseq += 1
+            direction = str(value)
+            mirrored = {"sendonly": "recvonly", "recvonly": "sendonly"}.get(direction, direction)
+            body.append(_reinvite(called, cseq, direction, mirrored))
+    cseq += 1
     ending = (
-        """<send retrans="500"><![CDATA[
+        f"""<send retrans="500"><![CDATA[
 BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:caller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
 Call-ID: [call_id]
-CSeq: 2 BYE
+CSeq: {cseq} BYE
 Max-Forwards: 70
 Content-Length: 0
 
@@ -130,6 +138,39 @@ Content-Length: 0
 """
 
 
+def _reinvite(called: str, cseq: int, direction: str, expect: str) -> str:
+    sdp = SDP.replace("a=sendrecv", f"a={direction}")
+    return f"""<send retrans="500"><![CDATA[
+INVITE sip:{called}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{called}@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} INVITE
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+{sdp}
+]]></send>
+<recv response="100" optional="true"/>
+<recv response="200">
+<action><ereg regexp="a={expect}" search_in="body" check_it="true" assign_to="direction"/></action>
+</recv>
+<send><![CDATA[
+ACK sip:{called}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{called}@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>"""
+
+
 def _response(
     status: str, *, to_tag: bool = True, contact: bool = False, sdp: bool = False, cseq: str = ""
 ) -> str:
@@ -152,9 +193,12 @@ def _response(
     return f"<send{retrans}><![CDATA[\n" + "\n".join(lines) + "\n]]></send>"
 
 
-def phone_scenario(*, ring_s: float = 0.3, answer: bool = True, busy: bool = False) -> str:
+def phone_scenario(
+    *, ring_s: float = 0.3, answer: bool = True, busy: bool = False, hang_up_after_s: float | None = None
+) -> str:
     """An agent's phone (sipp as a server): rings ``ring_s`` then answers with speech, and waits
-    for the BYE; or answers ``486 Busy``; or never answers (``answer=False``: only a CANCEL ends it)."""
+    for the BYE (or sends its own after ``hang_up_after_s``); or answers ``486 Busy``; or never
+    answers (``answer=False``: only a CANCEL ends it)."""
     if busy:
         steps = [_response("486 Busy Here"), '<recv request="ACK"/>']
     elif not answer:
@@ -172,17 +216,43 @@ def phone_scenario(*, ring_s: float = 0.3, answer: bool = True, busy: bool = Fal
             _response("200 OK", contact=True, sdp=True),
             '<recv request="ACK" rtd="true" crlf="true"/>',
             _play(SPEECH),
-            '<recv request="BYE"/>',
-            _response("200 OK", to_tag=False),
         ]
+        if hang_up_after_s is None:
+            steps += ['<recv request="BYE"/>', _response("200 OK", to_tag=False)]
+        else:
+            steps += [f'<pause milliseconds="{int(hang_up_after_s * 1000)}"/>', PHONE_BYE]
     body = "\n".join(steps)
+    invite = '<recv request="INVITE" crlf="true"/>'
+    if hang_up_after_s is not None and answer and not busy:  # keep what the BYE needs
+        invite = """<recv request="INVITE" crlf="true">
+<action>
+<ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:" assign_to="contact"/>
+<ereg regexp=".*" search_in="hdr" header="From:" assign_to="their_from"/>
+<ereg regexp=".*" search_in="hdr" header="To:" assign_to="our_to"/>
+</action>
+</recv>"""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="hotline agent phone">
-<recv request="INVITE" crlf="true"/>
+{invite}
 {body}
 </scenario>
 """
+
+
+# The phone hangs up first: a BYE inside the dialog the switch's INVITE made.
+PHONE_BYE = """<send retrans="500"><![CDATA[
+BYE [$contact] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$our_to];tag=[pid]SIPpTag01[call_number]
+To: [$their_from]
+Call-ID: [call_id]
+CSeq: 1 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+<recv response="200"/>"""
 
 
 def register_scenario(*, extension: str, contact_port: int, expires: int = 3600) -> str:

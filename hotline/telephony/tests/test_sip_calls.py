@@ -8,90 +8,22 @@ in a thread, as the ``switch`` process does, on the test database.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hotline.callcenter import services
-from hotline.callcenter.models import CallLeg, CallRecord, IvrFlow, Seat
-from hotline.callcenter.tests.conftest import staff_centre
-from hotline.telephony.models import PhoneAccount, Registration, Trunk
-from hotline.telephony.tests.conftest import Rtpengine
-from hotline.telephony.tests.harness import Switch, wait_for
+from hotline.callcenter.models import CallLeg, CallRecord
+from hotline.telephony.models import Registration, Trunk
+from hotline.telephony.tests.harness import Switch, register, wait_for
 from hotline.telephony.tests.sipp import (
     caller_scenario,
     free_udp_port,
     phone_scenario,
-    register_scenario,
-    require_sipp,
     run_sipp,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PASSWORD = "phone-secret"
-MENU = {
-    "start": "welcome",
-    "human": "queue",
-    "nodes": {
-        "welcome": {"type": "play", "prompts": ["welcome"], "next": "menu"},
-        "menu": {
-            "type": "menu",
-            "prompts": ["main_menu"],
-            "options": {"1": "queue"},
-            "timeout_s": 8,
-            "invalid_prompts": ["invalid"],
-            "on_fail": "queue",
-        },
-        "queue": {"type": "queue", "queue": "GENERAL"},
-    },
-}
-
-
-@pytest.fixture
-def phones(people: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The staffed centre of the contact-centre tests, with 12345 → welcome → menu (1: queue),
-    phone accounts for Li (1001) and Ying (1002), and a trunk for calls from 127.0.0.1."""
-    require_sipp()
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    staff_centre(people, ring_timeout_s=6, wrap_up_s=1)
-    flow = IvrFlow.objects.get(code="DIRECT")
-    services.flow_save(actor=None, code="DIRECT", name=flow.name, definition=MENU)
-    for extension in ("1001", "1002"):
-        account = PhoneAccount(seat=Seat.objects.get(extension=extension), realm="hotline")
-        account.set_password(PASSWORD)
-        account.save()
-    Trunk.objects.create(code="LOCAL", name="本机测试", inbound_addresses="127.0.0.1/32")
-    return people
-
-
-@pytest.fixture(scope="module")
-def prompt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One prompt cache for the module: the prompts are rendered once, not for every test."""
-    return tmp_path_factory.mktemp("prompts")
-
-
-@pytest.fixture
-def switch(rtpengine: Rtpengine, phones: Any, prompt_dir: Path) -> Iterator[Switch]:
-    running = Switch(rtpengine.options, prompt_dir).start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-def register(switch: Switch, workdir: Path, extension: str, phone_port: int) -> None:
-    sipp = run_sipp(
-        workdir,
-        f"register-{extension}",
-        register_scenario(extension=extension, contact_port=phone_port),
-        target=switch.target,
-        port=free_udp_port(),
-        extra=["-au", extension, "-ap", PASSWORD],
-    )
-    assert sipp.wait(20) == 0, sipp.output()
 
 
 def test_a_caller_goes_through_the_menu_to_an_agent_and_is_recorded(
