@@ -9,7 +9,7 @@ PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
 .PHONY: run setup demo makemessages test test-sqlite test-postgres lint fmt vendor messages lock services-stop clean \
-	bench-workorders bench-acd
+	bench-workorders bench-acd bench-sip
 
 ## run: set up everything and start every process with demo data (SQLite, in-process layers)
 run: setup demo
@@ -83,6 +83,12 @@ bench-workorders: $(VENV)/.installed messages
 ## waiting calls, a simulated day of 65,000 calls (about 20 minutes) -> bench/results/acd.json
 bench-acd: $(VENV)/.installed
 	$(PY) bench/acd.py $(BENCH_ARGS)
+
+## bench-sip: the SIP switch with rtpengine and sipp: concurrent calls and set-ups per second through
+## IVR, queue and bridge with recording, ramped to the first failure (about 15 minutes; BENCH_ARGS=--quick:
+## two minutes) -> bench/results/sip.json
+bench-sip: $(VENV)/.installed messages
+	$(PY) bench/sip.py $(BENCH_ARGS)
 
 fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
