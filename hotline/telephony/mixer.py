@@ -99,6 +99,16 @@ def _linear_to_ulaw_table() -> npt.NDArray[np.uint8]:
 LINEAR_TO_ALAW = _linear_to_alaw_table()
 LINEAR_TO_ULAW = _linear_to_ulaw_table()
 _ENCODE: Mapping[int, npt.NDArray[np.uint8]] = {PCMA: LINEAR_TO_ALAW, PCMU: LINEAR_TO_ULAW}
+# The sum of up to four sources, clipped to 16 bits and encoded in one lookup (index: sum + offset),
+# so a mix needs no separate clipping pass.
+WIDE_SOURCES = 4
+_WIDE_OFFSET = WIDE_SOURCES * 32768
+_WIDE_SAMPLES = np.clip(np.arange(-_WIDE_OFFSET, _WIDE_OFFSET, dtype=np.int32), -32768, 32767).astype(
+    np.int16
+)
+_ENCODE_WIDE: Mapping[int, npt.NDArray[np.uint8]] = {
+    pt: table[_WIDE_SAMPLES.view(np.uint16)] for pt, table in _ENCODE.items()
+}
 _DECODE: Mapping[int, npt.NDArray[np.int16]] = {PCMA: ALAW_TO_LINEAR, PCMU: ULAW_TO_LINEAR}
 _SILENCE_FRAME: Frame = np.zeros(SAMPLES_PER_FRAME, dtype=np.int16)
 _SILENCE: Mapping[int, bytes] = {
@@ -347,9 +357,9 @@ class _Endpoint(asyncio.DatagramProtocol):
         if table is None:  # RFC 2833 events, comfort noise, RTCP, other codecs
             self.counters.packets_ignored += 1
             return
-        start = 12 + 4 * (data[0] & 0x0F)
-        if data[0] & 0x10 and len(data) >= start + 4:  # header extension
-            start += 4 + 4 * int.from_bytes(data[start + 2 : start + 4], "big")
+        start = 12 + 4 * (data[0] & 0x0F)  # after the CSRCs
+        if data[0] & 0x10:  # a header extension: its length is in 32-bit words
+            start += 4 + 4 * int.from_bytes(data[start + 2 : start + 4], "big")  # cut short: ignored below
         end = len(data) - (data[-1] if data[0] & 0x20 else 0)  # padding
         if end <= start:
             self.counters.packets_ignored += 1
@@ -497,14 +507,17 @@ class Room:
                 payload = _SILENCE[pt]
             else:
                 if len(frames) == 1:
-                    mix = frames[0]
+                    payload = _ENCODE[pt][frames[0].view(np.uint16)].tobytes()
                 else:
-                    total = frames[0].astype(np.int32)
-                    for frame in frames[1:]:
+                    total = np.add(frames[0], frames[1], dtype=np.int32)  # int32: no wrap-around
+                    for frame in frames[2:]:
                         total += frame
-                    np.clip(total, -32768, 32767, out=total)
-                    mix = total.astype(np.int16)
-                payload = _ENCODE[pt][mix.view(np.uint16)].tobytes()
+                    if len(frames) <= WIDE_SOURCES:
+                        total += _WIDE_OFFSET
+                        payload = _ENCODE_WIDE[pt][total].tobytes()  # clipped to 16 bits by the table
+                    else:
+                        np.clip(total, -32768, 32767, out=total)
+                        payload = _ENCODE[pt][total.astype(np.int16).view(np.uint16)].tobytes()
                 counters.frames_mixed += 1
             header = _RTP_HEADER.pack(
                 0x80,

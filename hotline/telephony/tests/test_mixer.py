@@ -363,29 +363,38 @@ def test_named_matrices() -> None:
             assert role not in heard and heard <= matrix.keys()
 
 
-def test_the_sum_is_clipped_not_wrapped() -> None:
+@pytest.mark.parametrize(
+    ("sources", "level", "heard"),
+    [
+        (2, 20000, 32256),  # 40000 is clipped to the largest A-law value; wrapped it would be negative
+        (5, 8000, 32256),  # more sources than the wide table covers: clipped by a separate pass
+        (5, -1000, -4992),  # and summed right below the limit (A-law's step there is 128)
+        (3, -15000, -32256),
+    ],
+)
+def test_the_sum_is_clipped_not_wrapped(sources: int, level: int, heard: int) -> None:
+    names = [f"s{i}" for i in range(sources)]
+
     async def scenario() -> np.ndarray:
         mixer = new_mixer()
-        call = await open_call(mixer, ["a", "b", "c"], (PCMA, PCMA, PCMA))
+        call = await open_call(mixer, [*names, "ear"], [PCMA] * (sources + 1))
         room = mixer.room("call-1")
-        room.set_hears("c", ["a", "b"])
-        loud = np.full(FRAME, 20000, dtype=np.int16)
+        room.set_hears("ear", names)
+        frame = np.full(FRAME, level, dtype=np.int16)
         try:
             await asyncio.gather(
-                call.legs["a"].play(call.endpoint("a"), [[(i, loud)] for i in range(25)]),
-                call.legs["b"].play(call.endpoint("b"), [[(i, loud)] for i in range(25)]),
+                *(call.legs[n].play(call.endpoint(n), [[(i, frame)] for i in range(25)]) for n in names)
             )
             await asyncio.sleep(0.1)
-            return call.legs["c"].audio()
+            return call.legs["ear"].audio()
         finally:
             await mixer.close()
             for leg in call.legs.values():
                 leg.close()
 
     audio = run(scenario())
-    # 20000 + 20000 is clipped to the largest A-law value; wrapped it would be negative
-    assert (audio == 32256).sum() >= 15 * FRAME
-    assert audio.min() >= 0
+    assert (audio == heard).sum() >= 15 * FRAME
+    assert set(np.unique(audio).tolist()) <= {heard, 8}  # the sum, or silence (A-law 0xD5 is +8)
 
 
 @pytest.mark.parametrize(("payload_type", "silence"), [(PCMA, 0xD5), (PCMU, 0xFF)])
@@ -506,6 +515,38 @@ def test_a_new_source_address_and_telephone_events_change_nothing() -> None:
     loud = [f for f in frames_of(audio) if np.abs(f).max() > 3000]
     assert len(loud) >= 45  # the tone from both addresses, not only the first half
     assert stats["packets_ignored"] == 5
+
+
+def test_csrcs_a_header_extension_and_padding_are_skipped() -> None:
+    async def scenario() -> np.ndarray:
+        mixer = new_mixer()
+        call = await open_call(mixer, ["a", "b"], (PCMA, PCMA))
+        mixer.room("call-1").set_hears("b", ["a"])
+        leg = call.legs["a"]
+        assert leg.transport is not None
+        try:
+            loop = asyncio.get_running_loop()
+            begin = loop.time()
+            for i, samples in enumerate(frames_of(tone(700, 0.6, amplitude=6000))):
+                await asyncio.sleep(max(0.0, begin + 0.02 * i - loop.time()))
+                # version 2, padding, extension, one CSRC; the extension holds one 32-bit word
+                header = struct.pack("!BBHII", 0x80 | 0x20 | 0x10 | 1, PCMA, i, i * FRAME, leg.ssrc)
+                extension = struct.pack("!IHHI", 0xC5C5C5C5, 0xBEDE, 1, 0x7F7F7F7F)
+                padding = b"\xaa\x2a\xaa\x04"  # loud if taken as audio; the last byte is its length
+                payload = encode(samples[:-4], PCMA)  # 156 samples: the mixer pads the frame with silence
+                leg.transport.sendto(header + extension + payload + padding, call.endpoint("a"))
+            await asyncio.sleep(0.1)
+            return call.legs["b"].audio()
+        finally:
+            await mixer.close()
+            for each in call.legs.values():
+                each.close()
+
+    audio = run(scenario())
+    assert dominant_hz(audio) == pytest.approx(700, abs=5)
+    assert sum(1 for f in frames_of(audio) if np.abs(f).max() > 3000) >= 25
+    assert power_at(audio, 700) > 100 * (power_at(audio, 2000, width_hz=1000))
+    assert np.abs(audio).max() < 7000  # neither the CSRC, the extension nor the padding was heard
 
 
 # ---------------------------------------------------------------------------------------------
