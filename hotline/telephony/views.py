@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_safe
 
 from hotline.accounts.models import User
@@ -307,9 +308,9 @@ def trunk_hours_xlsx(request: HttpRequest) -> HttpResponse:
         _t("Outbound offered"),
         _t("Outbound answered"),
         _t("Outbound failed"),
-        _t("Offered"),
-        _t("Answered"),
-        _t("Failed"),
+        pgettext("trunk", "Offered"),
+        pgettext("trunk", "Answered"),
+        pgettext("trunk", "Failed"),
     ]
     sheet.append(headers)
     for cell in sheet[1]:
