@@ -477,7 +477,7 @@ def audio_playback(
         response["Content-Range"] = f"bytes */{size}"
         return response
     download = request.GET.get("download") == "1"
-    starts = wanted is None or wanted.start == 0
+    starts = request.method == "GET" and (wanted is None or wanted.start == 0)  # HEAD plays nothing
     if starts:
         if sha256 and not _checksum_ok(obj, wav, sha256):
             logger.error("Audio file of %s %s does not match its SHA-256", obj._meta.label_lower, obj.pk)
@@ -485,7 +485,7 @@ def audio_playback(
         playback_audit(request, obj, note=DOWNLOAD_NOTE if download else PLAYBACK_NOTE)
     part = wanted or ByteRange(0, size - 1)
     stream = StreamingHttpResponse(
-        _read(wav, part.start, max(0, part.length)) if size else iter(()),
+        _read(wav, part.start, max(0, part.length)) if size and request.method == "GET" else iter(()),
         status=206 if wanted is not None else 200,
         content_type="audio/wav",
     )

@@ -383,6 +383,9 @@ def test_playback_whole_file_and_ranges(people: Any, recording_dir: Path) -> Non
         assert refused.status_code == 416, bad
         assert refused["Content-Range"] == f"bytes */{size}"
 
+    head = client.head(audio_url(recording))
+    assert head.status_code == 200 and head["Content-Length"] == str(size) and body(head) == b""
+
     download = client.get(audio_url(recording), {"download": "1"})
     assert download["Content-Disposition"].startswith("attachment;")
     assert whole["Content-Disposition"].startswith("inline;")
@@ -401,6 +404,8 @@ def test_byte_range_parsing() -> None:
 def test_one_audit_row_per_playback(people: Any, recording_dir: Path) -> None:
     recording = store(recording_dir)
     chen, ma = as_user(people.chen), as_user(people.ma)
+    chen.head(audio_url(recording))
+    assert playbacks(recording) == 0  # asking for the headers plays nothing
     chen.get(audio_url(recording), HTTP_RANGE="bytes=0-")
     assert playbacks(recording) == 1
     row = AuditEvent.objects.get(object_type="telephony.recording", object_id=str(recording.pk))
