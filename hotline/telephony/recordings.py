@@ -191,27 +191,34 @@ def recording_store(
 
 def recordings_attach_calls(call_ids: Iterable[str]) -> int:
     """Fill the agent, queue and order of recordings that were stored before their call record
-    (called by the recorder after it writes a batch). One indexed SELECT per 500 calls; UPDATEs
-    only for the calls that have such a recording. Returns the number of recordings changed."""
+    (called by the recorder after it writes a batch). One indexed SELECT per 500 calls; then, per
+    500 calls that have such a recording, three SELECTs and one UPDATE per agent and queue (and
+    per order). Returns the number of recordings changed."""
     ids = list(dict.fromkeys(c for c in call_ids if c))
-    changed = 0
+    waiting: list[str] = []
     for chunk in _chunks(ids):
-        waiting = set(
+        waiting.extend(
             Recording.objects.filter(call_id__in=chunk, agent_id__isnull=True, purged_at__isnull=True)
             .order_by()
             .values_list("call_id", flat=True)
+            .distinct()
         )
-        if not waiting:
-            continue
-        for call_id, facts in _call_facts(sorted(waiting)).items():
+    changed = 0
+    for chunk in _chunks(sorted(set(waiting))):
+        # one UPDATE per (agent, queue) and per order, not per call
+        by_agent: dict[tuple[int | None, str, str], list[str]] = {}
+        by_order: dict[str, list[str]] = {}
+        for call_id, facts in _call_facts(chunk).items():
             if facts.agent_id is not None or facts.queue:
-                changed += Recording.objects.filter(call_id=call_id, agent_id__isnull=True).update(
-                    agent_id=facts.agent_id, agent_name=facts.agent_name, queue=facts.queue[:32]
-                )
+                by_agent.setdefault((facts.agent_id, facts.agent_name, facts.queue[:32]), []).append(call_id)
             if facts.order_number:
-                Recording.objects.filter(call_id=call_id, order_number="").update(
-                    order_number=facts.order_number[:32]
-                )
+                by_order.setdefault(facts.order_number[:32], []).append(call_id)
+        for (agent_id, agent_name, queue), calls in by_agent.items():
+            changed += Recording.objects.filter(call_id__in=calls, agent_id__isnull=True).update(
+                agent_id=agent_id, agent_name=agent_name, queue=queue
+            )
+        for number, calls in by_order.items():
+            Recording.objects.filter(call_id__in=calls, order_number="").update(order_number=number)
     return changed
 
 
