@@ -239,14 +239,20 @@ def _packed(address: tuple[str, int] | None) -> tuple[bytes, int] | None:
 
 
 def _read_pcap(
-    data: bytes, parties: tuple[Party, Party], payload_types: Mapping[int, str]
+    data: bytes,
+    parties: tuple[Party, Party],
+    payload_types: Mapping[int, str],
+    window: tuple[float, float] | None = None,
 ) -> tuple[_Packets, _Packets]:
     codecs = {pt: (0 if name == "PCMU" else 1) for pt, name in payload_types.items()}
     addresses = [_packed(party.address) for party in parties]
     local_ports = [party.local_ports for party in parties]
     out = (_Packets(), _Packets())
     header = struct.Struct("!BBHII")
+    since, until = window if window is not None else (float("-inf"), float("inf"))
     for arrival, source, src_port, dst_port, start, end in _frames(data):
+        if not since <= arrival <= until:
+            continue
         if (source, src_port) == addresses[0] or dst_port in local_ports[0]:
             packets = out[0]
         elif (source, src_port) == addresses[1] or dst_port in local_ports[1]:
@@ -351,8 +357,13 @@ def pcap_to_wav(
     party_a: Party,
     party_b: Party,
     payload_types: Mapping[int, str] = G711_PAYLOAD_TYPES,
+    window: tuple[float, float] | None = None,
+    mono: bool = False,
 ) -> WavResult:
     """Write ``wav_path`` (stereo, 8 kHz, 16-bit; channel 0 = ``party_a``) from ``pcap_path``.
+
+    ``window``: only packets that arrived between these two Unix times (a voicemail within a
+    call); ``mono``: only ``party_a``, in one channel (a voicemail).
 
     ``payload_types`` maps RTP payload types to ``PCMU``/``PCMA`` (add dynamic ones from the SDP
     if a phone uses them). Returns the path, the duration and the SHA-256 of the WAV, which is
@@ -365,7 +376,7 @@ def pcap_to_wav(
         data = Path(pcap_path).read_bytes()
     except OSError as exc:
         raise RecordingError(f"cannot read {pcap_path}: {exc}") from exc
-    packets = _read_pcap(data, (party_a, party_b), payload_types)
+    packets = _read_pcap(data, (party_a, party_b), payload_types, window)
     arrivals = [p.arrival[0] for p in packets if p.arrival]
     if not arrivals:
         raise RecordingError(f"no G.711 audio from either party in {pcap_path}")
@@ -378,8 +389,10 @@ def pcap_to_wav(
     streams = [count for _, count in placed]
     wav_path = Path(wav_path)
     wav_path.parent.mkdir(parents=True, exist_ok=True)
+    if mono:
+        audio = np.ascontiguousarray(audio[:, 0])
     with wave.open(str(wav_path), "wb") as out:
-        out.setnchannels(2)
+        out.setnchannels(1 if mono else 2)
         out.setsampwidth(2)
         out.setframerate(SAMPLE_RATE)
         out.writeframes(audio.tobytes())

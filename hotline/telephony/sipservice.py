@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from .dtmf import DtmfListener
 from .mediaserver import MediaServerOptions
 from .ng import NgClient
 from .sipstack import AccessPolicy, Binding, Dialog, SipStack, TrunkAccess
-from .sipswitch import Route, SipSwitch
+from .sipswitch import CallMedia, Route, SipSwitch
 
 log = logging.getLogger(__name__)
 
@@ -220,11 +221,20 @@ class SipRuntime:
             router=self.router,
             media_address=self.options.media_address,
             in_thread=in_thread,
+            archive=self.archive,
         )
         self.stack: SipStack | None = None
         self.dtmf: DtmfListener | None = None
         self.reconcile_s = reconcile_s
         self._tasks: list[asyncio.Task[Any]] = []
+
+    def archive(self, media: CallMedia) -> None:
+        """A finished call's recordings to WAV files and rows (a worker thread; ``archive.py``)."""
+        from .archive import archive_call
+
+        archive_call(
+            media, spool_dir=self.options.spool_dir, recording_dir=Path(settings.HOTLINE_RECORDING_DIR)
+        )
 
     # StackHandler: the stack reports to the runtime, which passes calls on to the switch
     def on_invite(self, dialog: Dialog, caller: str, called: str, sdp: str, trunk: str, source: str) -> None:

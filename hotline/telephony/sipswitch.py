@@ -19,9 +19,11 @@ and never from inside ``send``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -143,11 +145,41 @@ class Router(Protocol):
     def route(self, target: str, caller_id: str) -> Route | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class VoicemailTake:
+    """A message a caller left during a call: whose, where it goes, when (Unix times)."""
+
+    leg_id: str
+    path: str
+    since: float
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallMedia:
+    """What a finished call left in rtpengine's recording spool, for the archive: the tags of the
+    citizen's side (inbound callers, outside numbers) and of the centre's side (agents, supervisors),
+    rtpengine's last ``query`` of the call (its ports per tag), the recorded span and voicemails."""
+
+    call_id: str
+    caller: str
+    called: str
+    trunk: str
+    started_at: datetime
+    ended_at: datetime
+    query: dict[str, Any]
+    citizen_tags: tuple[str, ...]
+    centre_tags: tuple[str, ...]
+    conversation: tuple[float, float] | None  # Unix times; None = not recorded
+    voicemails: tuple[VoicemailTake, ...]
+
+
 @dataclass(slots=True)
 class SipLeg:
     leg_id: str
     call_id: str
     inbound: bool
+    centre: bool = False  # a leg to the centre's own phones (ext:…), not to a citizen
     dialog: Dialog | None = None
     remote_sdp: str = ""
     state: str = "new"  # new → (calling → ringing →) up → ended
@@ -157,6 +189,8 @@ class SipLeg:
     media_id: str = ""
     media_interrupt: bool = False
     media_record: bool = False
+    media_record_path: str = ""
+    media_record_since: float = 0.0
     media_timer: asyncio.TimerHandle | None = None
     no_answer_timer: asyncio.TimerHandle | None = None
     cancelled: bool = False  # we gave up on an originated leg: its late SIP events mean nothing
@@ -171,7 +205,14 @@ class SipCall:
     call_id: str
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     legs: set[str] = field(default_factory=set)
-    recording: bool = False
+    recording: bool = False  # the conversation is recorded (a bridge asked for it)
+    capturing: bool = False  # rtpengine writes the call's pcap (a recording or a voicemail)
+    record_since: float = 0.0
+    voicemails: list[VoicemailTake] = field(default_factory=list)
+    caller: str = ""
+    called: str = ""
+    trunk: str = ""
+    started_at: datetime | None = None
 
 
 class SipSwitch:
@@ -186,8 +227,10 @@ class SipSwitch:
         media_address: str = "127.0.0.1",
         sink: EventSink | None = None,
         in_thread: Callable[..., Awaitable[Any]] = asyncio.to_thread,
+        archive: Callable[[CallMedia], None] | None = None,
     ) -> None:
         self.media = media
+        self.archive = archive  # takes a finished call's recordings (runs in a worker thread)
         self.prompts = prompts
         self.router = router
         self.media_address = media_address
@@ -198,7 +241,15 @@ class SipSwitch:
         self.legs: dict[str, SipLeg] = {}
         self.calls: dict[str, SipCall] = {}
         self.ignored: list[tuple[SwitchCommand, str]] = []
-        self.counters = {"offered": 0, "originated": 0, "answered": 0, "failed": 0, "media_errors": 0}
+        self.played: collections.deque[tuple[str, ...]] = collections.deque(maxlen=200)  # recent prompts
+        self.counters = {
+            "offered": 0,
+            "originated": 0,
+            "answered": 0,
+            "failed": 0,
+            "media_errors": 0,
+            "archived": 0,
+        }
         self._handlers: dict[type, Callable[[Any], Coroutine[Any, Any, None]]] = {
             Answer: self._answer,
             Play: self._play,
@@ -291,7 +342,9 @@ class SipSwitch:
         dialog.key = leg_id
         leg = SipLeg(leg_id, call_id, inbound=True, dialog=dialog, remote_sdp=sdp, state="offered")
         self.legs[leg_id] = leg
-        self.calls[call_id] = SipCall(call_id, legs={leg_id})
+        self.calls[call_id] = SipCall(
+            call_id, legs={leg_id}, caller=caller, called=called, trunk=trunk, started_at=self.now()
+        )
         self.counters["offered"] += 1
         self._emit(CallOffered(call_id, leg_id, caller, called, trunk, self.now()))
 
@@ -395,6 +448,7 @@ class SipSwitch:
         leg.media_id = cmd.media_id
         leg.media_interrupt = cmd.interrupt
         leg.media_record = False
+        self.played.append(tuple(cmd.prompts))
         try:
             path = await self.in_thread(self.prompts.file_for, tuple(cmd.prompts), loop=cmd.loop)
             duration_ms = await self.media.play_media(
@@ -412,9 +466,7 @@ class SipSwitch:
 
     def _media_timeout(self, leg: SipLeg, media_id: str) -> None:
         if leg.media_id == media_id and leg.state == "up":
-            self._spawn(
-                leg.call_id, lambda: self._end_media(leg, "done", stop=leg.media_record, only=media_id)
-            )
+            self._spawn(leg.call_id, lambda: self._end_media(leg, "done", only=media_id))
 
     async def _end_media(
         self, leg: SipLeg, reason: str, *, stop: bool = False, emit: bool = True, only: str = ""
@@ -427,11 +479,18 @@ class SipSwitch:
         if leg.media_timer:
             leg.media_timer.cancel()
             leg.media_timer = None
-        if stop and leg.state == "up":
+        path = ""
+        if leg.media_record:
+            leg.media_record = False
+            path, leg.media_record_path = leg.media_record_path, ""
+            call = self.calls.get(leg.call_id)
+            if call is not None:
+                call.voicemails.append(VoicemailTake(leg.leg_id, path, leg.media_record_since, time.time()))
+        elif stop and leg.state == "up":
             with contextlib.suppress(Exception):
                 await self.media.stop_media(leg.call_id, leg.leg_id)
         if emit:
-            self._emit(MediaFinished(leg.leg_id, media_id, reason, self.now()))
+            self._emit(MediaFinished(leg.leg_id, media_id, reason, self.now(), path))
 
     async def _stop_media(self, cmd: StopMedia) -> None:
         leg = self._live(cmd.leg_id, cmd)
@@ -439,14 +498,41 @@ class SipSwitch:
             await self._end_media(leg, "stopped", stop=True)
 
     async def _record(self, cmd: Record) -> None:
-        self.ignored.append((cmd, "voicemail recording is not available on the SIP switch yet"))
-        leg = self.legs.get(cmd.leg_id)
-        if leg is not None:
+        """A voicemail: rtpengine captures the call from now on; what the caller says until ``#``,
+        the limit or the hang-up becomes ``cmd.path`` when the call is archived."""
+        leg = self._live(cmd.leg_id, cmd)
+        if leg is None or leg.state != "up":
+            if leg is not None:
+                self._emit(MediaFinished(leg.leg_id, cmd.media_id, "failed", self.now()))
+            return
+        if leg.media_id:
+            await self._end_media(leg, "stopped", stop=True)
+        call = self.calls.get(leg.call_id)
+        try:
+            if call is not None and not call.capturing:
+                await self.media.start_recording(leg.call_id)
+                call.capturing = True
+        except Exception:
+            log.exception("recording a message on %s", leg.leg_id)
+            self.counters["media_errors"] += 1
             self._emit(MediaFinished(leg.leg_id, cmd.media_id, "failed", self.now()))
+            return
+        leg.media_id = cmd.media_id
+        leg.media_interrupt = False
+        leg.media_record = True
+        leg.media_record_path = cmd.path
+        leg.media_record_since = time.time()
+        media_id = cmd.media_id
+        leg.media_timer = self.call_later(cmd.max_seconds, lambda: self._media_timeout(leg, media_id))
 
     async def _originate(self, cmd: Originate) -> None:
-        call = self.calls.setdefault(cmd.call_id, SipCall(cmd.call_id))
-        leg = SipLeg(cmd.leg_id, cmd.call_id, inbound=False, state="calling")
+        call = self.calls.setdefault(cmd.call_id, SipCall(cmd.call_id, caller=cmd.caller_id))
+        if call.started_at is None:  # a call the centre places (click-to-dial, callback, revisit)
+            call.started_at = self.now()
+            call.called = cmd.target.partition(":")[2]
+        leg = SipLeg(
+            cmd.leg_id, cmd.call_id, inbound=False, state="calling", centre=not cmd.target.startswith("tel:")
+        )
         self.legs[cmd.leg_id] = leg
         call.legs.add(cmd.leg_id)
         self.counters["originated"] += 1
@@ -503,9 +589,12 @@ class SipSwitch:
         await self._pair(a, b)
         call = self.calls.get(a.call_id)
         if cmd.record and call is not None and not call.recording:
-            call.recording = True
             try:
-                await self.media.start_recording(a.call_id)
+                if not call.capturing:
+                    await self.media.start_recording(a.call_id)
+                    call.capturing = True
+                call.recording = True
+                call.record_since = time.time()
             except Exception:
                 log.exception("starting the recording of %s", a.call_id)
 
@@ -597,11 +686,44 @@ class SipSwitch:
             await self._call_over(call)
 
     async def _call_over(self, call: SipCall) -> None:
+        query: dict[str, Any] = {}
+        if call.capturing:
+            try:
+                query = await self.media.query(call.call_id)
+            except Exception:
+                log.exception("querying %s before archiving it", call.call_id)
         with contextlib.suppress(Exception):
             await self.media.delete(call.call_id)
-        for leg_id in call.legs:
-            self.legs.pop(leg_id, None)
+        legs = [leg for x in call.legs if (leg := self.legs.pop(x, None)) is not None]
         self.calls.pop(call.call_id, None)
+        if call.capturing and self.archive is not None:
+            media = CallMedia(
+                call_id=call.call_id,
+                caller=call.caller,
+                called=call.called,
+                trunk=call.trunk,
+                started_at=call.started_at or self.now(),
+                ended_at=self.now(),
+                query=query,
+                citizen_tags=tuple(leg.leg_id for leg in legs if not leg.centre),
+                centre_tags=tuple(leg.leg_id for leg in legs if leg.centre),
+                conversation=(call.record_since, time.time()) if call.recording else None,
+                voicemails=tuple(call.voicemails),
+            )
+            self._background(self._archive(media))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        assert self.loop is not None
+        self.loop.create_task(work)
+
+    async def _archive(self, media: CallMedia) -> None:
+        assert self.archive is not None
+        try:
+            await self.in_thread(self.archive, media)
+            self.counters["archived"] += 1
+        except Exception:
+            self.counters["media_errors"] += 1
+            log.exception("archiving the recordings of %s", media.call_id)
 
     # --- reconciliation ------------------------------------------------------------------------
 

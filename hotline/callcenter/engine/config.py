@@ -111,7 +111,7 @@ class CentreConfig:
     short_abandon_s: float = 5
     last_agent_wait_s: float = 10  # keep a returning caller for their last agent this long
     caller_id: str = "12345"  # shown on outbound calls
-    recordings_dir: str = "recordings"
+    recordings_dir: str = ""  # prefix of recording paths; "" = relative to HOTLINE_RECORDING_DIR
     voicemail_prompt: str = "leave_message"
     voicemail_max_s: int = 120
     callback_offer_prompt: str = "callback_offer"

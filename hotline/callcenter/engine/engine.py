@@ -852,9 +852,7 @@ class ContactCentre:
             call.first_agent_id = agent.agent_id
             call.answered_at = at
         call.talk_started = ts
-        record_path = (
-            f"{self.config.recordings_dir}/{call.call_id}-{leg.leg_id}.wav" if config.record_calls else ""
-        )
+        record_path = self._media_path(f"{call.call_id}-{leg.leg_id}.wav") if config.record_calls else ""
         self.switch.send(
             Bridge(call.caller_leg, leg.leg_id, record=config.record_calls, record_path=record_path)
         )
@@ -1016,9 +1014,15 @@ class ContactCentre:
         media_id = self._media_id()
         call.media_id = media_id
         call.data["voicemail_started"] = self._now()[1]
-        path = f"{self.config.recordings_dir}/voicemail/{call.call_id}.wav"
+        path = self._media_path(f"voicemail/{call.call_id}.wav")
         call.data["voicemail_path"] = path
         self.switch.send(Record(call.caller_leg, media_id, path, int(call.data.get("voicemail_max_s", 120))))
+
+    def _media_path(self, name: str) -> str:
+        """Where a recording goes: relative to the recordings directory, unless the configuration
+        gives a prefix."""
+        prefix = self.config.recordings_dir.rstrip("/")
+        return f"{prefix}/{name}" if prefix else name
 
     def _voicemail_step(self, call: Call, event: MediaFinished) -> None:
         if call.data.get("voicemail_started") is None:

@@ -28,6 +28,10 @@ from hotline.telephony.ng import NgClient
 from hotline.telephony.tests.harness import MENU, PASSWORD, Switch
 from hotline.telephony.tests.rtp import udp_ports_free
 from hotline.telephony.tests.sipp import require_sipp
+from hotline.workorders.tests import conftest as order_fixtures
+
+tree = order_fixtures.tree
+take = order_fixtures.take
 
 # Below Linux's ephemeral range (32768–60999), so no client socket of any process takes them.
 PORT_BLOCK = 204  # ng, DTMF, two spare, then 200 RTP ports

@@ -35,9 +35,40 @@ def free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
-def digit_pcap(digit: str) -> Path:
+def free_media_port() -> int:
+    """An even port with the three after it free too (sipp binds RTP and RTCP, audio and video)."""
+    from hotline.telephony.tests.rtp import udp_ports_free
+
+    for _ in range(50):
+        port = free_udp_port() & ~1
+        if udp_ports_free(port, 4):
+            return port
+    raise RuntimeError("no free block of four UDP ports for sipp's media")
+
+
+def digit_pcap(digit: str, shift: int = 0) -> Path:
+    """sipp's recording of one key press; with ``shift``, a copy whose RTP timestamps are moved on
+    (sipp replays a pcap's timestamps as they are, and two events with one timestamp are one key
+    press to the receiver, so a key pressed twice in a row needs a second copy)."""
     name = {"*": "star", "#": "pound"}.get(digit, digit)
-    return PCAPS / f"dtmf_2833_{name}.pcap"
+    original = PCAPS / f"dtmf_2833_{name}.pcap"
+    if not shift:
+        return original
+    import struct
+    import tempfile
+
+    from hotline.telephony.pcapwav import _frames
+
+    copy = Path(tempfile.gettempdir()) / f"hotline-dtmf-{name}-{shift}.pcap"
+    if not copy.exists():
+        data = bytearray(original.read_bytes())
+        for _, _, _, _, start, _ in _frames(bytes(data)):
+            (timestamp,) = struct.unpack_from("!I", data, start + 4)
+            struct.pack_into("!I", data, start + 4, (timestamp + 16_000 * shift) % 2**32)
+        partial = copy.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(bytes(data))
+        partial.replace(copy)
+    return copy
 
 
 SDP = """v=0
@@ -75,8 +106,11 @@ def caller_scenario(
         elif kind == "speak":
             body.append(_play(SPEECH))
         elif kind == "keys":
+            previous, shift = "", 0
             for key in str(value):
-                body.append(_play(digit_pcap(key)))
+                shift = (shift + 1) % 4 if key == previous else 0
+                previous = key
+                body.append(_play(digit_pcap(key, shift)))
                 body.append('<pause milliseconds="400"/>')
         elif kind == "reinvite":
             cseq += 1
@@ -358,7 +392,7 @@ def run_sipp(
         "-screen_file",
         str(workdir / f"{name}_screen.log"),
     ]
-    args += ["-mp", str(media_port or free_udp_port() & ~1), "-timeout", "120s", "-timeout_error"]
+    args += ["-mp", str(media_port or free_media_port()), "-timeout", "120s", "-timeout_error"]
     args += list(extra or [])
     if target:
         args.append(target)

@@ -1,0 +1,133 @@
+"""The recording archive (录音归档): what a finished call left in rtpengine's pcap spool becomes WAV
+files under ``HOTLINE_RECORDING_DIR`` — the conversation as a stereo WAV (the citizen's side on the
+left channel, the centre's on the right) with its SHA-256, and each voicemail as a mono WAV of the
+caller — and the conversation gets its ``Recording`` row. The pcap is removed once converted; it
+stays in the spool when the conversion fails, so nothing is lost and it can be tried again.
+
+Runs in a worker thread of the switch process (``SipSwitch.archive``). Paths stored in the database
+are relative to ``HOTLINE_RECORDING_DIR``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import wave
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .pcapwav import Party, RecordingError, file_sha256, find_recording, pcap_to_wav
+from .sipswitch import CallMedia
+
+log = logging.getLogger(__name__)
+
+SPOOL_WAIT_S = 2.0  # rtpengine writes the metadata file when it closes the pcap
+
+
+@dataclass(frozen=True, slots=True)
+class Archived:
+    conversation: str  # relative path, "" if the call was not recorded
+    voicemails: tuple[str, ...]
+
+
+def conversation_path(media: CallMedia) -> str:
+    """``YYYY/MM/DD/<call>.wav`` by the call's start (UTC)."""
+    return f"{media.started_at:%Y/%m/%d}/{media.call_id}.wav"
+
+
+def party_of(query: Mapping[str, Any], tags: Iterable[str]) -> Party:
+    """One channel's packets: whatever rtpengine received on the ports of any of ``tags`` (a tag
+    that never got media is left out)."""
+    ports: set[int] = set()
+    for tag in tags:
+        try:
+            ports |= Party.from_query(query, tag).local_ports
+        except RecordingError:
+            continue
+    return Party(local_ports=frozenset(ports))
+
+
+def silent_wav(path: Path, *, channels: int) -> str:
+    """A voicemail in which the caller sent no audio still gets its (empty) file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"")
+    digest = file_sha256(path)
+    path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
+    return digest
+
+
+def default_store(**fields: Any) -> None:
+    from .recordings import recording_store
+
+    recording_store(**fields)
+
+
+def archive_call(
+    media: CallMedia,
+    *,
+    spool_dir: Path,
+    recording_dir: Path,
+    store: Callable[..., Any] = default_store,
+    wait_s: float = SPOOL_WAIT_S,
+) -> Archived:
+    """Convert one call's pcap; raises ``RecordingError`` when there is nothing to convert."""
+    found = find_recording(spool_dir, media.call_id)
+    deadline = time.monotonic() + wait_s
+    while found is not None and found.metadata is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        found = find_recording(spool_dir, media.call_id)
+    if found is None:
+        raise RecordingError(f"no pcap of call {media.call_id} in {spool_dir}")
+    if not media.query:
+        raise RecordingError(f"call {media.call_id}: no ports known, the pcap is kept as it is")
+
+    conversation = ""
+    if media.conversation is not None:
+        conversation = conversation_path(media)
+        target = recording_dir / conversation
+        result = pcap_to_wav(
+            found.pcap,
+            target,
+            party_a=party_of(media.query, media.citizen_tags),
+            party_b=party_of(media.query, media.centre_tags),
+            window=media.conversation,
+        )
+        store(
+            call_id=media.call_id,
+            path=conversation,
+            sha256=result.sha256,
+            seconds=round(result.duration_s, 2),
+            size_bytes=target.stat().st_size,
+            started_at=media.started_at,
+            ended_at=media.ended_at,
+            caller=media.caller,
+            called=media.called,
+            trunk=media.trunk,
+        )
+    voicemails = []
+    for take in media.voicemails:
+        target = recording_dir / take.path
+        try:
+            pcap_to_wav(
+                found.pcap,
+                target,
+                party_a=party_of(media.query, [take.leg_id]),
+                party_b=Party(),
+                window=(take.since, take.until),
+                mono=True,
+            )
+        except RecordingError as exc:
+            if "no G.711 audio" not in str(exc):
+                raise
+            silent_wav(target, channels=1)
+        voicemails.append(take.path)
+    found.pcap.unlink(missing_ok=True)
+    if found.metadata is not None:
+        found.metadata.unlink(missing_ok=True)
+    return Archived(conversation, tuple(voicemails))
