@@ -47,10 +47,12 @@ class LegRinging:
 
 @dataclass(frozen=True, slots=True)
 class LegAnswered:
-    """An originated leg was answered (an agent picked up, an outside number answered)."""
+    """An originated leg was answered (an agent picked up, an outside number answered);
+    ``trunk``: the trunk it left through, for a number outside."""
 
     leg_id: str
     at: datetime
+    trunk: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +89,14 @@ class LegHungUp:
 @dataclass(frozen=True, slots=True)
 class LegFailed:
     """An originated leg never connected. ``cause``: ``busy``, ``no_answer``, ``unavailable``
-    (not registered / unreachable), ``rejected``, ``error``; ``code`` is the SIP status if any."""
+    (not registered / unreachable), ``rejected``, ``error``; ``code`` is the SIP status if any;
+    ``trunk`` as for ``LegAnswered``."""
 
     leg_id: str
     cause: str
     at: datetime
     code: int = 0
+    trunk: str = ""
 
 
 SwitchEvent = CallOffered | LegRinging | LegAnswered | DigitReceived | MediaFinished | LegHungUp | LegFailed

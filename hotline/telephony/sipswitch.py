@@ -180,6 +180,7 @@ class SipLeg:
     call_id: str
     inbound: bool
     centre: bool = False  # a leg to the centre's own phones (ext:…), not to a citizen
+    trunk: str = ""  # the trunk an outbound leg left through
     dialog: Dialog | None = None
     remote_sdp: str = ""
     state: str = "new"  # new → (calling → ringing →) up → ended
@@ -395,7 +396,7 @@ class SipSwitch:
         await self.media.answer(leg.call_id, leg.placeholder, leg.leg_id, sdp, flags=FLAGS)
         leg.state = "up"
         self.counters["answered"] += 1
-        self._emit(LegAnswered(leg.leg_id, self.now()))
+        self._emit(LegAnswered(leg.leg_id, self.now(), leg.trunk))
 
     async def _reinvite(self, leg: SipLeg, sdp: str) -> None:
         """A re-INVITE (a new address, hold from the phone, a session refresh): run the leg's
@@ -537,6 +538,7 @@ class SipSwitch:
         call.legs.add(cmd.leg_id)
         self.counters["originated"] += 1
         route = self.router.route(cmd.target, cmd.caller_id)
+        leg.trunk = route.trunk if route is not None else ""
         if route is None or self.stack is None:
             await self._leg_gone(leg, "unavailable", failed=True, code=480)
             return
@@ -678,7 +680,7 @@ class SipSwitch:
             peer.peer = ""
         if failed and not was_up:
             self.counters["failed"] += 1
-            self._emit(LegFailed(leg.leg_id, cause, self.now(), code))
+            self._emit(LegFailed(leg.leg_id, cause, self.now(), code, leg.trunk))
         else:
             self._emit(LegHungUp(leg.leg_id, cause, self.now()))
         call = self.calls.get(leg.call_id)

@@ -55,6 +55,7 @@ class Leg:
     monitor_mode: str = ""
     monitored_leg: str = ""
     by: int | None = None
+    trunk: str = ""  # the trunk of a leg to a number outside
 
 
 @dataclass(slots=True, eq=False)

@@ -258,6 +258,7 @@ class ContactCentre:
         if leg is None or leg.ended:
             return
         leg.answered_at = event.at
+        leg.trunk = event.trunk or leg.trunk
         call = leg.call
         if call.phase == PHASE_ENDED:
             self._drop_leg(leg)
@@ -316,6 +317,8 @@ class ContactCentre:
         self._leg_gone(event.leg_id, event.cause, event.at, failed=False)
 
     def _on_leg_failed(self, event: LegFailed) -> None:
+        if event.trunk and (leg := self.legs.get(event.leg_id)) is not None:
+            leg.trunk = event.trunk
         self._leg_gone(event.leg_id, event.cause, event.at, failed=True)
 
     def _leg_gone(self, leg_id: str, cause: str, at: datetime, *, failed: bool) -> None:
@@ -334,7 +337,7 @@ class ContactCentre:
                 ended_at=at,
                 cause=cause,
                 agent_id=leg.agent_id,
-                trunk=call.trunk if leg.role == ROLE_CALLER else "",
+                trunk=call.trunk if leg.role == ROLE_CALLER else leg.trunk,
             )
         )
         if leg.ended:  # the engine ended it and has already dealt with what follows
