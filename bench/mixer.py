@@ -11,8 +11,8 @@ took, how late the clock fired at worst, and from the phones' side the packets r
 and second (50 is right) and the gaps longer than 40 ms. The machine is shared: the load average
 and the busy/idle/steal shares of the whole machine during the run are written beside the figures.
 
-    .venv/bin/python bench/mixer.py                      # 10, 25 and 50 rooms, 20 s each
-    .venv/bin/python bench/mixer.py --rooms 5 --seconds 5 --out /tmp/mixer.json
+    .venv/bin/python bench/mixer.py                      # 10, 25, 50 and 100 rooms, 3 × 20 s each
+    .venv/bin/python bench/mixer.py --rooms 5 --seconds 5 --repeat 1 --out /tmp/mixer.json
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import struct
 import sys
 import time
@@ -195,31 +196,76 @@ async def run_size(rooms: int, seconds: float, port_min: int) -> dict[str, Any]:
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in load_end],
         "machine_cpu": machine,
+        # what the rest of the machine used meanwhile (other people's work), in % of one core
+        "others_cpu_percent": round(
+            machine.get("busy_percent", 0) * (os.cpu_count() or 1)
+            - cpu_percent
+            - phones["phones_cpu_percent"],
+            1,
+        ),
     }
 
 
-async def bench(sizes: list[int], seconds: float, port_min: int) -> list[dict[str, Any]]:
+async def bench(sizes: list[int], seconds: float, port_min: int, repeat: int) -> list[dict[str, Any]]:
     results = []
     for rooms in sizes:
-        log(f"{rooms} rooms of 3 members for {seconds:g} s")
-        result = await run_size(rooms, seconds, port_min)
-        log(
-            f"  mixer CPU {result['mixer_cpu_percent']} % ({result['mixer_cpu_percent_per_room']} % a room), "
-            f"tick overruns {result['tick_overruns']} of {result['ticks']}, "
-            f"tick mean {result['tick_work_mean_ms']} ms max {result['tick_work_max_ms']} ms, "
-            f"phones got {result['received_pps_per_member_mean']} packets/s a member, "
-            f"{result['gaps_over_40ms']} gaps; load {result['load_average_start']}"
-        )
-        results.append(result)
+        for run in range(1, repeat + 1):
+            log(f"{rooms} rooms of 3 members for {seconds:g} s (run {run} of {repeat})")
+            result = {"run": run, **await run_size(rooms, seconds, port_min)}
+            log(
+                f"  mixer CPU {result['mixer_cpu_percent']} % "
+                f"({result['mixer_cpu_percent_per_room']} % a room), "
+                f"tick overruns {result['tick_overruns']} of {result['ticks']}, "
+                f"tick mean {result['tick_work_mean_ms']} ms max {result['tick_work_max_ms']} ms, "
+                f"phones got {result['received_pps_per_member_mean']} packets/s a member, "
+                f"{result['gaps_over_40ms']} gaps; others used {result['others_cpu_percent']} % "
+                f"of a core, load {result['load_average_start']}"
+            )
+            results.append(result)
     return results
+
+
+def summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per size: the median CPU over the runs, and the run the rest of the machine disturbed least."""
+    out = []
+    for rooms in sorted({r["rooms"] for r in results}):
+        runs = [r for r in results if r["rooms"] == rooms]
+        quietest = min(runs, key=lambda r: r["others_cpu_percent"])
+        out.append(
+            {
+                "rooms": rooms,
+                "runs": len(runs),
+                "mixer_cpu_percent_median": statistics.median(r["mixer_cpu_percent"] for r in runs),
+                "mixer_cpu_percent_per_room_median": round(
+                    statistics.median(r["mixer_cpu_percent_per_room"] for r in runs), 3
+                ),
+                "tick_overruns": [r["tick_overruns"] for r in runs],
+                "ticks_skipped": [r["ticks_skipped"] for r in runs],
+                "others_cpu_percent": [r["others_cpu_percent"] for r in runs],
+                "quietest_run": {
+                    key: quietest[key]
+                    for key in (
+                        "run",
+                        "mixer_cpu_percent",
+                        "tick_overruns",
+                        "tick_work_mean_ms",
+                        "received_pps_per_member_min",
+                        "gaps_over_40ms",
+                        "others_cpu_percent",
+                    )
+                },
+            }
+        )
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rooms", default="10,25,50", help="room counts, comma-separated")
+    parser.add_argument("--rooms", default="10,25,50,100", help="room counts, comma-separated")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured time of each size")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each size (the machine is shared)")
     parser.add_argument("--port-min", type=int, default=41000, help="first UDP port of the mixer")
     parser.add_argument("--out", type=Path, default=RESULTS / "mixer.json")
     parser.add_argument("--phones", action="store_true", help=argparse.SUPPRESS)  # the child process
@@ -229,7 +275,7 @@ def main() -> None:
         return
     sizes = [int(n) for n in args.rooms.split(",") if n.strip()]
     info = machine_info()
-    results = asyncio.run(bench(sizes, args.seconds, args.port_min))
+    results = asyncio.run(bench(sizes, args.seconds, args.port_min, args.repeat))
     write_json(
         args.out,
         {
@@ -240,6 +286,7 @@ def main() -> None:
                 f"{WARMUP_S:g} s warm-up, then CPU time of the mixer process over the measured seconds"
             ),
             "machine": info,
+            "summary": summary(results),
             "results": results,
         },
     )
