@@ -8,13 +8,17 @@ in a thread, as the ``switch`` process does, on the test database.
 from __future__ import annotations
 
 import time
+import wave
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from django.test import override_settings
 
 from hotline.callcenter.models import CallLeg, CallRecord
-from hotline.telephony.models import Registration, Trunk
+from hotline.telephony.models import Recording, Registration, Trunk
+from hotline.telephony.pcapwav import file_sha256
 from hotline.telephony.tests.harness import Switch, register, wait_for
 from hotline.telephony.tests.sipp import (
     caller_scenario,
@@ -38,18 +42,25 @@ def test_a_caller_goes_through_the_menu_to_an_agent_and_is_recorded(
     )
     switch.call(lambda: switch.service.centre.agent_login(agent_id=li.id, extension="1001"))
 
-    caller = run_sipp(
-        tmp_path,
-        "caller",
-        caller_scenario(
-            called="12345",
-            steps=[("speak", 0), ("wait", switch.welcome_s + 1.0), ("keys", "1"), ("wait", 4)],
-        ),
-        target=switch.target,
-        port=free_udp_port(),
-    )
-    assert caller.wait(60) == 0, caller.output()
-    assert phone.wait(20) == 0, phone.output()
+    recordings = tmp_path / "recordings"
+    steps: list[tuple[str, float | str]] = [
+        ("wait", switch.welcome_s + 1.0),
+        ("keys", "1"),
+        ("wait", 1.5),  # bridged by now: both talk
+        ("speak", 0),
+        ("wait", 6),
+    ]
+    with override_settings(HOTLINE_RECORDING_DIR=recordings):
+        caller = run_sipp(
+            tmp_path,
+            "caller",
+            caller_scenario(called="12345", steps=steps),
+            target=switch.target,
+            port=free_udp_port(),
+        )
+        assert caller.wait(60) == 0, caller.output()
+        assert phone.wait(20) == 0, phone.output()
+        recording = wait_for(lambda: Recording.objects.first(), what="the recording")
 
     record = wait_for(lambda: CallRecord.objects.filter(caller="13800138000").first(), what="the call record")
     assert record.outcome == "answered"
@@ -58,6 +69,24 @@ def test_a_caller_goes_through_the_menu_to_an_agent_and_is_recorded(
     assert record.ivr_path[:2] == ["welcome", "menu"]
     legs = CallLeg.objects.filter(call_id=record.call_id)
     assert {leg.kind for leg in legs} >= {"caller", "agent"}
+
+    # the conversation: a stereo WAV, the caller left and the agent right, both speaking
+    assert recording.call_id == record.call_id and recording.trunk == "LOCAL"
+    assert recording.caller == "13800138000" and recording.called == "12345"
+    recording = wait_for(
+        lambda: Recording.objects.filter(pk=recording.pk, agent_id=li.id).first(), what="the agent on it"
+    )
+    wav = recordings / recording.path
+    assert recording.path == f"{record.started_at:%Y/%m/%d}/{record.call_id}.wav"
+    assert recording.sha256 == file_sha256(wav) == (wav.parent / f"{wav.name}.sha256").read_text().split()[0]
+    assert recording.size_bytes == wav.stat().st_size
+    with wave.open(str(wav)) as audio:
+        assert audio.getnchannels() == 2
+        samples = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert 5.0 <= len(samples) / 8000 <= 12.0, len(samples) / 8000
+    caller_side, agent_side = np.abs(samples[:, 0]).mean(), np.abs(samples[:, 1]).mean()
+    assert caller_side > 100 and agent_side > 100, (caller_side, agent_side)
+    assert not list((switch.runtime.options.spool_dir / "pcaps").glob(f"{record.call_id}*"))
 
 
 def _exchange(port: int, message: str, timeout: float = 3.0) -> str:
