@@ -508,6 +508,7 @@ class Bench:
         self.rtpengine: subprocess.Popen[bytes] | None = None
         self.switch: Any = None
         self.agents: list[tuple[int, str]] = []
+        self.cleared: list[dict[str, Any]] = []
 
     # --- start and stop ------------------------------------------------------------------------
 
@@ -586,6 +587,48 @@ class Bench:
             }
         )
 
+    def ng_stats(self) -> dict[str, Any]:
+        stats = self.switch.runtime.ng.stats
+        return {
+            "requests": stats.requests,
+            "retransmits": stats.retransmits,
+            "timeouts": stats.timeouts,
+            "errors": stats.errors,
+            "late_replies": stats.ignored_replies,
+            "times": {name: (t.count, t.total_s) for name, t in stats.times.items()},
+        }
+
+    def ng_delta(self, before: dict[str, Any]) -> dict[str, Any]:
+        """What the switch's ng client did during a step: requests, resends, timeouts, and the
+        mean reply time of each command (ms)."""
+        after = self.ng_stats()
+        out: dict[str, Any] = {k: after[k] - before[k] for k in after if k != "times"}
+        means = {}
+        for name, (count, total) in after["times"].items():
+            count0, total0 = before["times"].get(name, (0, 0.0))
+            if count > count0:
+                means[name] = round(1000 * (total - total0) / (count - count0), 2)
+        out["mean_reply_ms"] = means
+        return out
+
+    def clear(self) -> list[dict[str, str]]:
+        """Hang up the legs the switch still holds (calls a failed step left behind); returns them."""
+        from hotline.telephony.boundary import Hangup
+
+        sip = self.switch.runtime.switch
+
+        def hang_up() -> list[dict[str, str]]:
+            legs = [
+                {"leg_id": leg.leg_id, "call_id": leg.call_id, "state": leg.state}
+                for leg in sip.legs.values()
+                if leg.state != "ended"
+            ]
+            for leg in legs:
+                sip.send(Hangup(leg["leg_id"], "normal"))
+            return legs
+
+        return list(self.switch.call(hang_up))
+
     def wait_idle(self, timeout_s: float = IDLE_TIMEOUT_S) -> dict[str, Any]:
         """Wait until the switch, the engine and rtpengine hold no call and every agent is ready."""
         started = time.monotonic()
@@ -606,6 +649,19 @@ class Bench:
                 return state
             time.sleep(0.5)
 
+    def ready(self) -> bool:
+        """Idle before a step: calls a failed step left behind are hung up first (and noted)."""
+        idle = self.wait_idle()
+        if idle["idle"]:
+            return True
+        cleared = self.clear()
+        log(f"the switch still held calls ({idle}); hung up {len(cleared)} legs: {cleared[:6]}")
+        self.cleared.append({"before_step": self.index + 1, "state": idle, "legs": cleared})
+        idle = self.wait_idle(30)
+        if not idle["idle"]:
+            log(f"the switch did not become idle: {idle}; the ramp stops")
+        return bool(idle["idle"])
+
     # --- steps ---------------------------------------------------------------------------------
 
     def run_step(self, step: Step) -> dict[str, Any]:
@@ -616,6 +672,7 @@ class Bench:
         prefix = f"13{self.index:02d}"
         workdir = self.workdir / f"step{self.index:02d}-{step.ramp}-{step.value}"
         counters_before = dict(self.switch.runtime.switch.counters)
+        ng_before = self.ng_stats()
         log_lines_before = self._log_lines()
         load_before = [round(x, 2) for x in os.getloadavg()]
         phones = start_sipp(
@@ -700,6 +757,7 @@ class Bench:
         ok_calls = min(caller_ok, len(answered) - len(unrecorded), phones_ok)
         failures = {
             "caller_failed": caller_failed,
+            "caller_unfinished": created - caller_ok - caller_failed,
             "not_placed": step.calls - created,
             "not_answered": created - len(answered),
             "phones_failed": phones_failed,
@@ -730,6 +788,7 @@ class Bench:
             "recordings": {"pcaps": len(pcaps & set(answered)), "rows": len(rows)},
             "cpu": meter.summary(peak),
             "switch_counters": counters,
+            "ng": self.ng_delta(ng_before),
             "caller_exit_code": caller.process.returncode,
             "seconds": round(elapsed_s, 1),
             "idle_after": idle,
@@ -781,10 +840,10 @@ def ramp(bench: Bench, steps: list[Step]) -> tuple[list[dict[str, Any]], int | N
     results = []
     best: int | None = None
     for step in steps:
-        idle = bench.wait_idle()
-        if not idle["idle"]:
-            log(f"the switch did not become idle before {step.ramp} {step.value}: {idle}; the ramp stops")
-            results.append({"ramp": step.ramp, "value": step.value, "not_run": "switch not idle", **idle})
+        if not bench.ready():
+            results.append(
+                {"ramp": step.ramp, "value": step.value, "not_run": "the switch did not become idle"}
+            )
             break
         result = bench.run_step(step)
         reached = (
@@ -978,6 +1037,7 @@ def main() -> int:
                     figures[f"{name}_cpu_pct_at_{best}_cps"] = cpu.get("plateau_mean_pct")
     finally:
         if bench is not None:
+            result["cleared_between_steps"] = bench.cleared
             bench.stop()
         result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         result["machine"]["cpu_during_run"] = cpu_share(cpu_before, cpu_times())
