@@ -10,6 +10,7 @@ current state raise ``EngineError``. See docs/acd.md and docs/telephony.md.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -152,6 +153,8 @@ class ContactCentre:
         self.legs: dict[str, Leg] = {}
         self._media = 0
         self._outbound = 0
+        # outbound call ids stay unique across restarts of the engine (call records key on them)
+        self._outbound_prefix = f"O{uuid.uuid4().hex[:10]}-"
         self._last_at: datetime | None = None
         self._last_ts = 0.0
         self.ivr = Interpreter(self, switch.now)
@@ -1446,7 +1449,7 @@ class ContactCentre:
         self._outbound += 1
         at, _ts = self._now()
         call = Call(
-            call_id=f"O{self._outbound}",
+            call_id=f"{self._outbound_prefix}{self._outbound}",
             direction="outbound",
             caller=self.config.caller_id,
             called=number,

@@ -25,7 +25,7 @@ from hotline.telephony.mediaserver import (
 )
 from hotline.telephony.models import PhoneAccount, Trunk
 from hotline.telephony.ng import NgClient
-from hotline.telephony.tests.harness import MENU, PASSWORD, Switch
+from hotline.telephony.tests.harness import MENU, PASSWORD, QUEUE, Switch, set_flow
 from hotline.telephony.tests.rtp import udp_ports_free
 from hotline.telephony.tests.sipp import require_sipp
 from hotline.workorders.tests import conftest as order_fixtures
@@ -140,3 +140,11 @@ def switch(rtpengine: Rtpengine, phones: Any, prompt_dir: Path) -> Iterator[Swit
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def queue_first(switch: Switch) -> Switch:
+    """12345 goes straight to the queue."""
+    set_flow(QUEUE)
+    switch.call(lambda: switch.service.reload())
+    return switch

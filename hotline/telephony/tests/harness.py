@@ -13,10 +13,18 @@ from typing import Any
 
 from django.db import connections
 
+from hotline.callcenter import services
+from hotline.callcenter.models import CallRecord, IvrFlow
 from hotline.callcenter.runtime import LayerBus, SwitchService
 from hotline.telephony.mediaserver import MediaServerOptions
 from hotline.telephony.sipservice import SipRuntime
-from hotline.telephony.tests.sipp import free_udp_port, register_scenario, run_sipp
+from hotline.telephony.tests.sipp import (
+    caller_scenario,
+    free_udp_port,
+    phone_scenario,
+    register_scenario,
+    run_sipp,
+)
 
 PASSWORD = "phone-secret"
 MENU = {
@@ -129,3 +137,41 @@ def register(switch: Switch, workdir: Path, extension: str, phone_port: int) -> 
         extra=["-au", extension, "-ap", PASSWORD],
     )
     assert sipp.wait(20) == 0, sipp.output()
+
+
+CALLER = "13800138000"
+
+
+QUEUE = {"start": "q", "nodes": {"q": {"type": "queue", "queue": "GENERAL"}}}
+
+
+def set_flow(definition: dict[str, Any]) -> None:
+    flow = IvrFlow.objects.get(code="DIRECT")
+    services.flow_save(actor=None, code="DIRECT", name=flow.name, definition=definition)
+
+
+def phone(switch: Switch, workdir: Path, extension: str, **behaviour: Any) -> Any:
+    """A sipp phone for ``extension``, registered with the switch."""
+    port = free_udp_port()
+    sipp = run_sipp(workdir, f"phone-{extension}", phone_scenario(**behaviour), port=port)
+    register(switch, workdir, extension, port)
+    return sipp
+
+
+def login(switch: Switch, agent: Any, extension: str) -> None:
+    switch.call(lambda: switch.service.centre.agent_login(agent_id=agent.id, extension=extension))
+
+
+def call(switch: Switch, workdir: Path, steps: list[tuple[str, float | str]], **kwargs: Any) -> Any:
+    return run_sipp(
+        workdir,
+        "caller",
+        caller_scenario(called="12345", steps=steps, **kwargs),
+        target=switch.target,
+        port=free_udp_port(),
+        caller=CALLER,
+    )
+
+
+def record_of_caller() -> CallRecord:
+    return wait_for(lambda: CallRecord.objects.filter(caller=CALLER).first(), what="the call record")

@@ -15,63 +15,20 @@ import numpy as np
 import pytest
 from django.test import override_settings
 
-from hotline.callcenter import services
-from hotline.callcenter.models import CallLeg, CallRecord, IvrFlow, ListEntry, QueueEventLog, Voicemail
+from hotline.callcenter.models import CallLeg, CallRecord, ListEntry, QueueEventLog, Voicemail
 from hotline.telephony.prompts import PromptLibrary, duration_s
-from hotline.telephony.tests.harness import Switch, register, wait_for
-from hotline.telephony.tests.sipp import (
-    caller_scenario,
-    free_udp_port,
-    phone_scenario,
-    run_sipp,
+from hotline.telephony.tests.harness import (
+    CALLER,
+    Switch,
+    call,
+    login,
+    phone,
+    record_of_caller,
+    set_flow,
+    wait_for,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CALLER = "13800138000"
-
-
-QUEUE = {"start": "q", "nodes": {"q": {"type": "queue", "queue": "GENERAL"}}}
-
-
-def set_flow(definition: dict[str, Any]) -> None:
-    flow = IvrFlow.objects.get(code="DIRECT")
-    services.flow_save(actor=None, code="DIRECT", name=flow.name, definition=definition)
-
-
-@pytest.fixture
-def queue_first(switch: Switch) -> Switch:
-    """12345 goes straight to the queue."""
-    set_flow(QUEUE)
-    switch.call(lambda: switch.service.reload())
-    return switch
-
-
-def phone(switch: Switch, workdir: Path, extension: str, **behaviour: Any) -> Any:
-    """A sipp phone for ``extension``, registered with the switch."""
-    port = free_udp_port()
-    sipp = run_sipp(workdir, f"phone-{extension}", phone_scenario(**behaviour), port=port)
-    register(switch, workdir, extension, port)
-    return sipp
-
-
-def login(switch: Switch, agent: Any, extension: str) -> None:
-    switch.call(lambda: switch.service.centre.agent_login(agent_id=agent.id, extension=extension))
-
-
-def call(switch: Switch, workdir: Path, steps: list[tuple[str, float | str]], **kwargs: Any) -> Any:
-    return run_sipp(
-        workdir,
-        "caller",
-        caller_scenario(called="12345", steps=steps, **kwargs),
-        target=switch.target,
-        port=free_udp_port(),
-        caller=CALLER,
-    )
-
-
-def record_of_caller() -> CallRecord:
-    return wait_for(lambda: CallRecord.objects.filter(caller=CALLER).first(), what="the call record")
 
 
 def test_a_busy_phone_passes_the_call_to_the_next_agent(

@@ -1,0 +1,147 @@
+"""An agent's call controls on real SIP legs (issue points 4 and 6 of docs/telephony.md): hold,
+blind transfer to an agent and to an outside number, consult transfer, click-to-dial through the
+outbound trunk. The carrier is a sipp server behind the ``LOCAL`` trunk."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotline.callcenter.models import CallLeg, CallRecord
+from hotline.telephony.models import Trunk
+from hotline.telephony.tests.harness import CALLER, Switch, call, login, phone, record_of_caller, wait_for
+from hotline.telephony.tests.sipp import free_udp_port, phone_scenario, run_sipp
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def agent_state(switch: Switch, agent: Any) -> str:
+    return str(switch.call(lambda: switch.service.centre.agents[agent.id].state))
+
+
+def wait_agent(switch: Switch, agent: Any, state: str, timeout: float = 20) -> None:
+    wait_for(lambda: agent_state(switch, agent) == state, timeout, what=f"agent {agent.username} {state}")
+
+
+def carrier(switch: Switch, workdir: Path, **behaviour: Any) -> Any:
+    """A sipp server as the carrier behind the LOCAL trunk: outbound calls go there."""
+    port = free_udp_port()
+    sipp = run_sipp(workdir, "carrier", phone_scenario(**behaviour), port=port)
+    Trunk.objects.filter(code="LOCAL").update(
+        outbound_host="127.0.0.1", outbound_port=port, caller_id="12345", outbound_default=True
+    )
+    switch.call(lambda: switch.service.reload())
+    return sipp
+
+
+def test_hold_plays_music_and_unhold_brings_the_parties_back(
+    queue_first: Switch, phones: Any, tmp_path: Path
+) -> None:
+    switch = queue_first
+    agent_phone = phone(switch, tmp_path, "1001", ring_s=0.2)
+    login(switch, phones.li, "1001")
+    caller = call(switch, tmp_path, [("speak", 0), ("wait", 7)])
+    wait_agent(switch, phones.li, "talking")
+    switch.call(lambda: switch.service.centre.call_hold(agent_id=phones.li.id))
+    time.sleep(1.5)
+    held = [leg for leg in switch.runtime.switch.legs.values() if leg.held]
+    assert len(held) == 1 and held[0].inbound
+    switch.call(lambda: switch.service.centre.call_unhold(agent_id=phones.li.id))
+    assert caller.wait(60) == 0, caller.output()
+    assert agent_phone.wait(20) == 0, agent_phone.output()
+    record = record_of_caller()
+    assert 1.0 <= record.hold_s <= 4.0
+    assert switch.runtime.switch.counters["media_errors"] == 0
+
+
+def test_a_blind_transfer_hands_the_caller_to_another_agent(
+    queue_first: Switch, phones: Any, tmp_path: Path
+) -> None:
+    switch = queue_first
+    first = phone(switch, tmp_path, "1001", ring_s=0.2)
+    login(switch, phones.li, "1001")
+    caller = call(switch, tmp_path, [("speak", 0), ("wait", 10)])
+    wait_agent(switch, phones.li, "talking")
+    second = phone(switch, tmp_path, "1002", ring_s=0.2)
+    login(switch, phones.ying, "1002")
+    switch.call(
+        lambda: switch.service.centre.call_transfer(agent_id=phones.li.id, target=f"agent:{phones.ying.id}")
+    )
+    assert first.wait(20) == 0, first.output()  # Li's phone got its BYE
+    wait_agent(switch, phones.ying, "talking")
+    assert caller.wait(60) == 0, caller.output()
+    assert second.wait(20) == 0, second.output()
+
+    record = record_of_caller()
+    assert record.transfers == 1
+    answered = CallLeg.objects.filter(call_id=record.call_id, kind="agent", answered_at__isnull=False)
+    assert {leg.agent_id for leg in answered} == {phones.li.id, phones.ying.id}
+
+
+def test_a_consult_transfer_talks_to_the_colleague_first(
+    queue_first: Switch, phones: Any, tmp_path: Path
+) -> None:
+    switch = queue_first
+    first = phone(switch, tmp_path, "1001", ring_s=0.2)
+    login(switch, phones.li, "1001")
+    caller = call(switch, tmp_path, [("speak", 0), ("wait", 12)])
+    wait_agent(switch, phones.li, "talking")
+    second = phone(switch, tmp_path, "1002", ring_s=0.2)
+    login(switch, phones.ying, "1002")
+    switch.call(
+        lambda: switch.service.centre.call_consult(agent_id=phones.li.id, target=f"agent:{phones.ying.id}")
+    )
+    wait_agent(switch, phones.ying, "talking")
+    caller_leg = next(leg for leg in switch.runtime.switch.legs.values() if leg.inbound)
+    assert caller_leg.held  # the caller hears music while the agents talk
+    switch.call(lambda: switch.service.centre.call_consult_complete(agent_id=phones.li.id))
+    assert first.wait(20) == 0, first.output()
+    assert caller.wait(60) == 0, caller.output()
+    assert second.wait(20) == 0, second.output()
+    record = record_of_caller()
+    assert record.transfers >= 1
+    consult = CallLeg.objects.get(call_id=record.call_id, agent_id=phones.ying.id)
+    assert consult.answered_at is not None
+
+
+def test_a_blind_transfer_to_an_outside_number_leaves_through_the_trunk(
+    queue_first: Switch, phones: Any, tmp_path: Path
+) -> None:
+    switch = queue_first
+    outside = carrier(switch, tmp_path, ring_s=0.3)
+    agent_phone = phone(switch, tmp_path, "1001", ring_s=0.2)
+    login(switch, phones.li, "1001")
+    caller = call(switch, tmp_path, [("speak", 0), ("wait", 10)])
+    wait_agent(switch, phones.li, "talking")
+    switch.call(lambda: switch.service.centre.call_transfer(agent_id=phones.li.id, target="tel:12319"))
+    assert agent_phone.wait(20) == 0, agent_phone.output()
+    assert caller.wait(60) == 0, caller.output()
+    assert outside.wait(20) == 0, outside.output()
+    record = record_of_caller()
+    leg = wait_for(
+        lambda: CallLeg.objects.filter(call_id=record.call_id, party="tel:12319").first(),
+        what="the outside leg",
+    )
+    assert leg.trunk == "LOCAL" and leg.answered_at is not None
+
+
+def test_click_to_dial_rings_the_agent_then_the_citizen_through_the_trunk(
+    switch: Switch, phones: Any, tmp_path: Path
+) -> None:
+    citizen = carrier(switch, tmp_path, ring_s=0.5, hang_up_after_s=2)
+    agent_phone = phone(switch, tmp_path, "1001", ring_s=0.2)
+    login(switch, phones.li, "1001")
+    call_id = switch.call(
+        lambda: switch.service.centre.agent_dial(agent_id=phones.li.id, number="13900001111")
+    )
+    assert citizen.wait(30) == 0, citizen.output()  # answered, talked, hung up
+    assert agent_phone.wait(30) == 0, agent_phone.output()  # got the switch's BYE
+    record = wait_for(lambda: CallRecord.objects.filter(call_id=call_id).first(), what="the call record")
+    assert record.direction == "outbound" and record.called == "13900001111"
+    assert record.agent_id == phones.li.id
+    outside = CallLeg.objects.get(call_id=call_id, party="tel:13900001111")
+    assert outside.trunk == "LOCAL" and outside.answered_at is not None
+    assert not CallRecord.objects.filter(caller=CALLER).exists()
