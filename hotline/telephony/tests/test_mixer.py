@@ -679,3 +679,71 @@ def test_two_phones_hear_each_other_through_rtpengine_and_the_mixer(ng: Any, rtp
     assert power_at(heard_by_a, 440) < 0.01 * power_at(heard_by_a, 1000)  # not A's own voice
     assert power_at(heard_by_b, 1000) < 0.01 * power_at(heard_by_b, 440)
     assert stats["packets_received"] >= 100
+
+
+def test_a_bridged_call_moves_to_the_mixer_and_a_supervisor_barges_then_whispers(
+    ng: Any, rtpengine: Any
+) -> None:
+    """Caller and agent talk through rtpengine; each leg is re-paired with a mixer endpoint (the
+    phones keep their rtpengine ports: no re-INVITE), a supervisor joins with a leg of its own,
+    and the room goes from barge to whisper with no SIP or ng request."""
+    call_id = "mix-2@pbx.example"
+    a, b = Phone("a", ssrc=0xA2), Phone("b", ssrc=0xB2, payload_type=PCMU)
+    s = Phone("s", ssrc=0xC2)
+    hz = {"a": 440, "b": 1000, "s": 1700}
+    phones = {"a": a, "b": b, "s": s}
+
+    async def talk(seconds: float) -> dict[str, np.ndarray]:
+        await asyncio.gather(*(p.send_audio(tone(hz[name], seconds)) for name, p in phones.items()))
+        await asyncio.sleep(0.1)
+        return {name: decode(p.receive(), p.payload_type).astype(np.int32) for name, p in phones.items()}
+
+    async def scenario() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        mixer = new_mixer()
+        await mixer.start()
+        room = mixer.room(call_id)
+        try:
+            async with ng() as client:
+                for_b = await client.offer(call_id, "tagA", a.sdp())
+                for_a = await client.answer(call_id, "tagA", "tagB", b.sdp())
+                a.send_to(for_a)
+                b.send_to(for_b)
+                for phone, tag in ((a, "tagA"), (b, "tagB"), (s, "tagS")):
+                    port = await room.add(tag)
+                    towards_mixer = await client.offer(call_id, tag, phone.sdp(), to_tag=f"mx-{tag}")
+                    facing = await client.answer(
+                        call_id, tag, f"mx-{tag}", endpoint_sdp(mixer.address, port, phone.payload_type)
+                    )
+                    if phone is s:
+                        s.send_to(facing)
+                    else:  # port latching: the phone goes on sending where it did
+                        assert media_addresses(facing)[0] == phone.remote
+                    room.connect(tag, *media_addresses(towards_mixer)[0], phone.payload_type)
+                roles = {"caller": "tagA", "agent": "tagB", "supervisor": "tagS"}
+                room.set_matrix(BARGE, roles)
+                barge = await talk(1.0)
+                room.set_matrix(WHISPER, roles)
+                whisper = await talk(1.0)
+                await client.delete(call_id)
+            return barge, whisper
+        finally:
+            await mixer.close()
+
+    try:
+        barge, whisper = run(scenario(), timeout_s=30)
+    finally:
+        for phone in phones.values():
+            phone.close()
+
+    def hears(audio: np.ndarray, expected: set[str]) -> None:
+        assert audio.size >= 40 * FRAME
+        floor = min(power_at(audio, hz[name]) for name in expected)
+        for name in set(hz) - expected:
+            assert power_at(audio, hz[name]) < 0.01 * floor, f"{name} is heard"
+
+    hears(barge["a"], {"b", "s"})
+    hears(barge["b"], {"a", "s"})
+    hears(barge["s"], {"a", "b"})
+    hears(whisper["a"], {"b"})  # the caller no longer hears the supervisor
+    hears(whisper["b"], {"a", "s"})
+    hears(whisper["s"], {"a", "b"})
