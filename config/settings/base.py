@@ -254,6 +254,13 @@ HOTLINE_RTPENGINE = {
     "port_max": env.int("HOTLINE_RTPENGINE_PORT_MAX", default=39999),
     "spool_dir": Path(env.str("HOTLINE_RTPENGINE_SPOOL", default=str(VAR_DIR / "rtpengine"))),
 }
+# The switch's own audio mixer (whisper, barge, three-way calls): UDP ports on the media address
+# (rtpengine must reach them), outside rtpengine's range.
+HOTLINE_MIXER = {
+    "address": env.str("HOTLINE_MIXER_ADDRESS", default=""),  # "": rtpengine's media address
+    "port_min": env.int("HOTLINE_MIXER_PORT_MIN", default=29000),
+    "port_max": env.int("HOTLINE_MIXER_PORT_MAX", default=29999),
+}
 HOTLINE_PROMPT_DIR = Path(env.str("HOTLINE_PROMPT_DIR", default=str(VAR_DIR / "prompts")))
 HOTLINE_RECORDING_DIR = Path(env.str("HOTLINE_RECORDING_DIR", default=str(VAR_DIR / "recordings")))
 HOTLINE_RECORDING_RETENTION_DAYS = env.int("HOTLINE_RECORDING_RETENTION_DAYS", default=180)  # 0: keep forever

@@ -24,6 +24,7 @@ from django.db import close_old_connections
 
 from .dtmf import DtmfListener
 from .mediaserver import MediaServerOptions
+from .mixer import Mixer
 from .ng import NgClient
 from .sipstack import AccessPolicy, Binding, Dialog, SipStack, TrunkAccess
 from .sipswitch import CallMedia, Route, SipSwitch
@@ -205,8 +206,15 @@ class SipRuntime:
         sip: dict[str, Any] | None = None,
         prompts: Any = None,
         reconcile_s: float = RECONCILE_S,
+        mixer: dict[str, Any] | None = None,
     ) -> None:
         self.options = media_options or MediaServerOptions.from_settings()
+        mixing = {**settings.HOTLINE_MIXER, **(mixer or {})}
+        self.mixer = Mixer(
+            address=mixing["address"] or self.options.media_address,
+            port_min=int(mixing["port_min"]),
+            port_max=int(mixing["port_max"]),
+        )
         self.sip = {**settings.HOTLINE_SIP, **(sip or {})}
         self.ng = NgClient(self.options.ng_host, self.options.ng_port)
         self.router = DjangoRouter()
@@ -222,6 +230,7 @@ class SipRuntime:
             media_address=self.options.media_address,
             in_thread=in_thread,
             archive=self.archive,
+            mixer=self.mixer,
         )
         self.stack: SipStack | None = None
         self.dtmf: DtmfListener | None = None
@@ -257,6 +266,7 @@ class SipRuntime:
             self.switch.on_digit, host=self.options.dtmf_host, port=self.options.dtmf_port
         )
         await self.dtmf.start()
+        await self.mixer.start()
         self.stack = SipStack(
             listen=self.sip["listen"],
             port=int(self.sip["port"]),
@@ -309,6 +319,7 @@ class SipRuntime:
             self.stack.stop()
         if self.dtmf is not None:
             self.dtmf.close()
+        await self.mixer.close()
         self.ng.close()
 
     def status(self) -> dict[str, Any]:
@@ -319,5 +330,6 @@ class SipRuntime:
             "legs": len(self.switch.legs),
             "registered": sum(len(v) for v in (self.stack.bindings if self.stack else {}).values()),
             "counters": {**self.switch.counters, **(self.stack.counters if self.stack else {})},
+            "mixer": self.mixer.stats,
             "at": time.time(),
         }

@@ -57,6 +57,7 @@ from .boundary import (
     Unbridge,
     Unhold,
 )
+from .mixer import MATRICES, Mixer, endpoint_sdp
 from .ng import NgClient
 from .prompts import duration_s as wav_seconds
 from .sipstack import Dialog, SipStack
@@ -117,6 +118,17 @@ def mirror_direction(offer: str, answer: str) -> str:
     else:
         return answer
     return re.sub(r"^a=(sendrecv|sendonly|recvonly|inactive)", want, answer, flags=re.M)
+
+
+def sdp_media(sdp: str) -> tuple[str, int, int]:
+    """The address, port and first G.711 payload type of an SDP's audio stream."""
+    host = re.search(r"^c=IN IP[46] (\S+)", sdp, re.M)
+    media = re.search(r"^m=audio (\d+) RTP/\S+ ([\d ]+)", sdp, re.M)
+    if host is None or media is None:
+        raise ValueError("no audio stream in the SDP")
+    types = [int(t) for t in media.group(2).split()]
+    payload_type = next((t for t in types if t in (0, 8)), 8)
+    return host.group(1), int(media.group(1)), payload_type
 
 
 class Prompts(Protocol):
@@ -181,6 +193,7 @@ class SipLeg:
     inbound: bool
     centre: bool = False  # a leg to the centre's own phones (ext:…), not to a citizen
     trunk: str = ""  # the trunk an outbound leg left through
+    mixed: bool = False  # paired with its endpoint in the call's mixer room, not with a peer
     dialog: Dialog | None = None
     remote_sdp: str = ""
     state: str = "new"  # new → (calling → ringing →) up → ended
@@ -229,8 +242,10 @@ class SipSwitch:
         sink: EventSink | None = None,
         in_thread: Callable[..., Awaitable[Any]] = asyncio.to_thread,
         archive: Callable[[CallMedia], None] | None = None,
+        mixer: Mixer | None = None,
     ) -> None:
         self.media = media
+        self.mixer = mixer  # whisper, barge and three-way calls (rtpengine does not mix)
         self.archive = archive  # takes a finished call's recordings (runs in a worker thread)
         self.prompts = prompts
         self.router = router
@@ -262,8 +277,8 @@ class SipSwitch:
             Hold: self._hold,
             Unhold: self._unhold,
             Mute: self._mute,
-            Conference: self._unsupported,
-            Monitor: self._unsupported,
+            Conference: self._conference,
+            Monitor: self._monitor,
             Hangup: self._hangup,
         }
 
@@ -413,6 +428,9 @@ class SipSwitch:
 
     async def _pair(self, a: SipLeg, b: SipLeg | None) -> str:
         """Pair ``a`` with ``b`` (or with its placeholder); returns the SDP facing ``a``."""
+        for leg in (a, b):
+            if leg is not None and leg.mixed:
+                self._unmix(leg)
         far_tag = b.leg_id if b else a.placeholder
         far_sdp = b.remote_sdp if b else placeholder_sdp(self.media_address)
         await self.media.offer(a.call_id, a.leg_id, a.remote_sdp, to_tag=far_tag, flags=FLAGS)
@@ -645,8 +663,80 @@ class SipSwitch:
         elif not leg.held:
             await self.media.unblock_media(leg.call_id, leg.leg_id)
 
-    async def _unsupported(self, cmd: SwitchCommand) -> None:
-        self.ignored.append((cmd, "not available on the SIP switch yet"))
+    # --- mixing (whisper, barge, listen, three-way) --------------------------------------------
+
+    async def _mix(self, leg: SipLeg) -> None:
+        """Pair ``leg`` with its endpoint in the call's room: rtpengine sends the leg's audio to the
+        mixer and the leg hears what the mixer sends back (port latching keeps the phone's side,
+        so no SIP is needed). See docs/telephony.md, "Mixer"."""
+        assert self.mixer is not None
+        if leg.mixed:
+            return
+        room = self.mixer.room(leg.call_id)
+        port = await room.add(leg.leg_id)
+        tag = f"mx-{leg.leg_id}"
+        facing_mixer = await self.media.offer(
+            leg.call_id, leg.leg_id, leg.remote_sdp, to_tag=tag, flags=FLAGS
+        )
+        host, rtp_port, payload_type = sdp_media(facing_mixer)
+        await self.media.answer(
+            leg.call_id, leg.leg_id, tag, endpoint_sdp(self.mixer.address, port, payload_type), flags=FLAGS
+        )
+        room.connect(leg.leg_id, host, rtp_port, payload_type)
+        old = self.legs.get(leg.peer) if leg.peer else None
+        if old is not None and old.peer == leg.leg_id:
+            old.peer = ""
+        leg.peer = ""
+        leg.mixed = True
+
+    def _unmix(self, leg: SipLeg) -> None:
+        if self.mixer is not None and leg.call_id in self.mixer.rooms():
+            self.mixer.room(leg.call_id).remove(leg.leg_id)
+        leg.mixed = False
+
+    async def _mix_legs(self, roles: dict[str, SipLeg], mode: str, cmd: SwitchCommand) -> None:
+        if self.mixer is None:
+            self.ignored.append((cmd, "no mixer in this switch"))
+            return
+        for leg in roles.values():
+            await self._end_media(leg, "stopped", stop=True)
+            await self._mix(leg)
+        self.mixer.room(next(iter(roles.values())).call_id).set_matrix(
+            MATRICES[mode], {role: leg.leg_id for role, leg in roles.items()}
+        )
+
+    async def _monitor(self, cmd: Monitor) -> None:
+        """A supervisor's answered leg joins the agent's call: ``listen``, ``whisper`` or ``barge``."""
+        supervisor = self._live(cmd.supervisor_leg, cmd)
+        agent = self._live(cmd.agent_leg, cmd)
+        if supervisor is None or agent is None or supervisor.state != "up" or agent.state != "up":
+            return
+        caller = self._caller_of(agent)
+        if caller is None or cmd.mode not in ("listen", "whisper", "barge"):
+            self.ignored.append((cmd, "the agent is not talking to a caller"))
+            return
+        await self._mix_legs({"caller": caller, "agent": agent, "supervisor": supervisor}, cmd.mode, cmd)
+
+    async def _conference(self, cmd: Conference) -> None:
+        """Three-way call (三方通话): the caller, the agent and a third leg all hear each other."""
+        legs = [self._live(leg_id, cmd) for leg_id in cmd.leg_ids]
+        live = [leg for leg in legs if leg is not None and leg.state == "up"]
+        if len(live) != 3 or len(cmd.leg_ids) != 3:
+            self.ignored.append((cmd, "a conference needs three answered legs"))
+            return
+        caller, agent, third = live
+        await self._mix_legs({"caller": caller, "agent": agent, "department": third}, "three_way", cmd)
+
+    def _caller_of(self, agent: SipLeg) -> SipLeg | None:
+        """The leg the agent talks to: its bridge peer, or the other mixed member of the call."""
+        if agent.peer:
+            return self.legs.get(agent.peer)
+        call = self.calls.get(agent.call_id)
+        for leg_id in call.legs if call else ():
+            leg = self.legs.get(leg_id)
+            if leg is not None and leg.mixed and leg.leg_id != agent.leg_id and not leg.centre:
+                return leg
+        return None
 
     async def _hangup(self, cmd: Hangup) -> None:
         leg = self._live(cmd.leg_id, cmd)
@@ -672,6 +762,8 @@ class SipSwitch:
             leg.no_answer_timer.cancel()
         await self._end_media(leg, "stopped", emit=True)
         leg.state = "ended"
+        if leg.mixed:
+            self._unmix(leg)
         peer = self.legs.get(leg.peer) if leg.peer else None
         leg.peer = ""
         if peer is not None and peer.state == "up" and peer.peer == leg.leg_id:
@@ -696,6 +788,8 @@ class SipSwitch:
                 log.exception("querying %s before archiving it", call.call_id)
         with contextlib.suppress(Exception):
             await self.media.delete(call.call_id)
+        if self.mixer is not None and call.call_id in self.mixer.rooms():
+            await self.mixer.room(call.call_id).close()
         legs = [leg for x in call.legs if (leg := self.legs.pop(x, None)) is not None]
         self.calls.pop(call.call_id, None)
         if call.capturing and self.archive is not None:

@@ -10,9 +10,18 @@ from typing import Any
 
 import pytest
 
-from hotline.callcenter.models import CallLeg, CallRecord
-from hotline.telephony.models import Trunk
-from hotline.telephony.tests.harness import CALLER, Switch, call, login, phone, record_of_caller, wait_for
+from hotline.callcenter.models import CallLeg, CallRecord, Seat
+from hotline.telephony.models import PhoneAccount, Trunk
+from hotline.telephony.tests.harness import (
+    CALLER,
+    PASSWORD,
+    Switch,
+    call,
+    login,
+    phone,
+    record_of_caller,
+    wait_for,
+)
 from hotline.telephony.tests.sipp import free_udp_port, phone_scenario, run_sipp
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -145,3 +154,98 @@ def test_click_to_dial_rings_the_agent_then_the_citizen_through_the_trunk(
     outside = CallLeg.objects.get(call_id=call_id, party="tel:13900001111")
     assert outside.trunk == "LOCAL" and outside.answered_at is not None
     assert not CallRecord.objects.filter(caller=CALLER).exists()
+
+
+@pytest.mark.parametrize(
+    ("mode", "agent_hears", "caller_hears"),
+    [
+        ("listen", {"caller"}, {"agent"}),
+        ("whisper", {"caller", "supervisor"}, {"agent"}),
+        ("barge", {"caller", "supervisor"}, {"agent", "supervisor"}),
+    ],
+)
+def test_a_supervisor_listens_whispers_or_barges_through_the_mixer(
+    queue_first: Switch, phones: Any, tmp_path: Path, mode: str, agent_hears: set[str], caller_hears: set[str]
+) -> None:
+    switch = queue_first
+    account = PhoneAccount(seat=Seat.objects.get(extension="1101"), realm="hotline")
+    account.set_password(PASSWORD)
+    account.save()
+    switch.call(lambda: switch.service.reload())
+    agent_phone = phone(switch, tmp_path, "1001", ring_s=0.2)
+    supervisor_phone = phone(switch, tmp_path, "1101", ring_s=0.2)
+    login(switch, phones.li, "1001")
+    caller = call(switch, tmp_path, [("speak", 0), ("wait", 9)])
+    wait_agent(switch, phones.li, "talking")
+    switch.call(
+        lambda: switch.service.centre.supervise(
+            by=phones.chen.id, extension="1101", agent_id=phones.li.id, mode=mode
+        )
+    )
+    sip = switch.runtime.switch
+    mixer = switch.runtime.mixer
+
+    def room() -> Any:
+        rooms = mixer.rooms()
+        return mixer.room(rooms[0]) if rooms and len(mixer.room(rooms[0]).members) == 3 else None
+
+    members = wait_for(room, what="the call's room with three members")
+    legs = {leg.leg_id: leg for leg in sip.legs.values()}
+    roles = {}
+    for leg_id in members.members:
+        leg = legs[leg_id]
+        roles[leg_id] = (
+            "caller" if leg.inbound else ("agent" if leg.leg_id == sip_agent_leg(sip) else "supervisor")
+        )
+    by_role = {role: leg_id for leg_id, role in roles.items()}
+    assert {roles[x] for x in members.hears(by_role["agent"])} == agent_hears
+    assert {roles[x] for x in members.hears(by_role["caller"])} == caller_hears
+    assert {roles[x] for x in members.hears(by_role["supervisor"])} == {"caller", "agent"}
+    before = mixer.stats["packets_received"]
+    time.sleep(1.0)
+    assert mixer.stats["packets_received"] - before > 50  # the parties' audio reaches the mixer
+    assert caller.wait(60) == 0, caller.output()
+    assert agent_phone.wait(20) == 0, agent_phone.output()
+    assert supervisor_phone.wait(20) == 0, supervisor_phone.output()
+    record = record_of_caller()
+    assert record.data["supervision"][0]["mode"] == mode
+    wait_for(lambda: not mixer.rooms(), what="the room to close with the call")
+
+
+def sip_agent_leg(sip: Any) -> str:
+    """The agent's leg of the only call: the originated leg that was answered first."""
+    legs = [leg for leg in sip.legs.values() if not leg.inbound and leg.centre]
+    return min(
+        legs,
+        key=lambda leg: int(leg.leg_id.rsplit("-", 1)[-1]) if leg.leg_id.rsplit("-", 1)[-1].isdigit() else 0,
+    ).leg_id
+
+
+def test_a_three_way_call_with_a_department_mixes_all_three(
+    queue_first: Switch, phones: Any, tmp_path: Path
+) -> None:
+    switch = queue_first
+    department = carrier(switch, tmp_path, ring_s=0.3)
+    agent_phone = phone(switch, tmp_path, "1001", ring_s=0.2)
+    login(switch, phones.li, "1001")
+    caller = call(switch, tmp_path, [("speak", 0), ("wait", 9)])
+    wait_agent(switch, phones.li, "talking")
+    switch.call(lambda: switch.service.centre.call_conference(agent_id=phones.li.id, number="12319"))
+    mixer = switch.runtime.mixer
+    room = wait_for(
+        lambda: (
+            mixer.room(mixer.rooms()[0])
+            if mixer.rooms() and len(mixer.room(mixer.rooms()[0]).members) == 3
+            else None
+        ),
+        what="the three-way room",
+    )
+    for member in room.members:
+        assert len(room.hears(member)) == 2  # everybody hears the two others
+    assert caller.wait(60) == 0, caller.output()
+    assert agent_phone.wait(20) == 0, agent_phone.output()
+    assert department.wait(20) == 0, department.output()
+    record = record_of_caller()
+    assert record.data["conference"] == ["12319"]
+    outside = CallLeg.objects.get(call_id=record.call_id, party="tel:12319")
+    assert outside.trunk == "LOCAL" and outside.answered_at is not None
