@@ -132,7 +132,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     | CALLCENTER_SUPERVISOR
     | RECORDINGS
     | {"accounts.view_user", "workorders.supervise_workorder"},
-    Role.DISPATCHER: READ_REFERENCE | CITIZEN_DESK | ORDER_CENTRE | {"accounts.view_user"},
+    # Dispatchers and revisit staff sit at seats: they call citizens back from the revisit queue.
+    Role.DISPATCHER: READ_REFERENCE
+    | CITIZEN_DESK
+    | ORDER_CENTRE
+    | {"accounts.view_user", "callcenter.take_calls"},
     Role.HANDLER: READ_REFERENCE | ORDER_UNIT,
     # A department manager manages the accounts of their own unit (scope-checked).
     Role.UNIT_MANAGER: READ_REFERENCE | MANAGE_USERS | ORDER_UNIT,

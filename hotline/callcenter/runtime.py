@@ -354,7 +354,9 @@ class SwitchService:
             "consult_complete": lambda m, u: self.centre.call_consult_complete(agent_id=u),
             "consult_cancel": lambda m, u: self.centre.call_consult_cancel(agent_id=u),
             "conference": lambda m, u: self.centre.call_conference(agent_id=u, number=_text(m, "number")),
-            "dial": lambda m, u: self.centre.agent_dial(agent_id=u, number=_text(m, "number")),
+            "dial": lambda m, u: self.centre.agent_dial(
+                agent_id=u, number=_text(m, "number"), data=_dial_data(m)
+            ),
             "callback_dial": lambda m, u: self.centre.callback_dial(
                 agent_id=u, number=_text(m, "number"), callback_id=_text(m, "callback_id")
             ),
@@ -727,6 +729,17 @@ class SwitchService:
         if not (voicemails or callbacks) or self._loop is None:
             return
         self._loop.call_soon_threadsafe(self.emit, AGENTS_GROUP, {"type": "cc.callbacks"})
+
+
+def _dial_data(message: Mapping[str, Any]) -> dict[str, str]:
+    """What an outbound call is for: a revisit of an order (``order``, ``purpose``), kept on its
+    call record."""
+    data = {
+        key: str(message[key]).strip()[:32]
+        for key in ("order", "purpose")
+        if isinstance(message.get(key), str)
+    }
+    return {key: value for key, value in data.items() if value}
 
 
 def _text(message: Mapping[str, Any], key: str) -> str:

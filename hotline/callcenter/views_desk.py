@@ -30,10 +30,12 @@ from django.utils.translation import gettext_lazy as _
 from hotline.accounts.models import User
 from hotline.audit.services import audit_personal_read
 from hotline.core.errors import ServiceError, ValidationFailed
+from hotline.core.events import switch_send_now
 from hotline.core.masking import mask_phone
 from hotline.core.permissions import view_requires
 from hotline.telephony.recordings import audio_playback
 from hotline.workorders import forms as order_forms
+from hotline.workorders.choices import OrderState
 from hotline.workorders.models import WorkOrder
 from hotline.workorders.views import intake_context, intake_submit
 
@@ -428,3 +430,38 @@ def desk_intake(request: HttpRequest) -> HttpResponse:
     if voicemail is not None:
         response["HX-Trigger"] = json.dumps({"desk:callbacks": {}})
     return response
+
+
+REVIEW = "workorders.review_workorder"
+
+
+@view_requires(TAKE_CALLS)
+def desk_revisit_dial(request: HttpRequest, number: str) -> HttpResponse:
+    """回访外呼 — POST from the revisit queue: the agent's phone rings, then the citizen of order
+    ``number`` is called through the outbound trunk (the number never reaches the browser). The
+    answer is a line of text for the row; the switch reports a refusal on the desk's socket."""
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    if not request.user.has_perm(REVIEW):
+        raise PermissionDenied
+    order = get_object_or_404(WorkOrder, number=number)
+    status = 200
+    if order.state != OrderState.PENDING_REVISIT:
+        message, status = gettext("This order is not waiting for a revisit."), 409
+    elif not order.citizen_phone:
+        message, status = gettext("The citizen left no phone number."), 422
+    else:
+        audit_personal_read(obj=order, fields=["citizen_phone"], purpose="revisit call")
+        switch_send_now(
+            {
+                "action": "dial",
+                "by": request.user.pk,
+                "number": order.citizen_phone,
+                "order": order.number,
+                "purpose": "revisit",
+            }
+        )
+        message = gettext("Calling: answer your phone, the citizen is dialled next.")
+    return render(
+        request, "callcenter/_revisit_dial.html", {"message": message, "ok": status == 200}, status=status
+    )

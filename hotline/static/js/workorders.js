@@ -211,6 +211,16 @@
     if (!p.multiple && p.input.value && !p.value.value) picker.classList.add("is-invalid");
   });
 
+  // A button with data-swap-errors shows its 409/422 answer (a line of text) like a 200 one.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if ((status === 409 || status === 422) && elt && elt.hasAttribute("data-swap-errors")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
     if (!target) return;
