@@ -46,6 +46,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -330,40 +331,86 @@ def cpu_seconds(pid: int | str) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+THREAD_GROUPS = ("loop", "sip", "workers", "recorder", "other")
+
+
+def thread_group(name: str, loop_thread: int, tid: int) -> str:
+    """Which part of the switch a thread of this process is: the service's event loop, sippy's
+    SIP thread, the loop's worker threads (archiving recordings, prompt files, database jobs),
+    the call-record writer, or anything else (sippy's UDP senders, the benchmark's main thread)."""
+    if tid == loop_thread:
+        return "loop"
+    if name == "sip":
+        return "sip"
+    if name.startswith("asyncio_"):
+        return "workers"
+    if name == "callcenter-recorder":
+        return "recorder"
+    return "other"
+
+
+def thread_cpu(loop_thread: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds of each thread of this process, with its group."""
+    names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+    out = {}
+    for task in Path("/proc/self/task").iterdir():
+        seconds = cpu_seconds(f"self/task/{task.name}")
+        if seconds is not None:
+            tid = int(task.name)
+            out[tid] = (thread_group(names.get(tid, ""), loop_thread, tid), seconds)
+    return out
+
+
 @dataclass
 class Sample:
     at: float
     cpu: dict[str, float | None]
+    threads: dict[int, tuple[str, float]]
     switch_calls: int
     sipp_calls: int
 
 
 @dataclass
 class Meter:
-    """CPU time of the measured processes, sampled once a second while a step runs."""
+    """CPU time of the measured processes (and of the switch's threads), sampled once a second
+    while a step runs."""
 
     pids: dict[str, int | str]
+    loop_thread: int = 0
     samples: list[Sample] = field(default_factory=list)
 
     def sample(self, switch_calls: int, sipp_calls: int) -> None:
         cpu = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
-        self.samples.append(Sample(time.monotonic(), cpu, switch_calls, sipp_calls))
+        threads = thread_cpu(self.loop_thread)
+        self.samples.append(Sample(time.monotonic(), cpu, threads, switch_calls, sipp_calls))
 
     def percents(self, name: str) -> list[tuple[float, int]]:
-        """(CPU % of one core, switch calls) for each interval between two samples."""
+        """(CPU % of one core, switch calls) for each interval between two samples; ``name`` is a
+        process, or ``switch.<group>`` for a group of the switch's threads."""
         out = []
         for a, b in zip(self.samples, self.samples[1:], strict=False):
-            before, after = a.cpu.get(name), b.cpu.get(name)
-            if before is None or after is None or b.at <= a.at:
+            if b.at <= a.at:
                 continue
-            out.append((100 * (after - before) / (b.at - a.at), b.switch_calls))
+            if name.startswith("switch."):
+                group = name.split(".", 1)[1]
+                used = sum(
+                    seconds - a.threads[tid][1]
+                    for tid, (g, seconds) in b.threads.items()
+                    if g == group and tid in a.threads
+                )
+            else:
+                before, after = a.cpu.get(name), b.cpu.get(name)
+                if before is None or after is None:
+                    continue
+                used = after - before
+            out.append((100 * used / (b.at - a.at), b.switch_calls))
         return out
 
     def summary(self, peak_calls: int) -> dict[str, dict[str, float]]:
         """Mean and maximum CPU % over the step, and the mean while the switch held at least
         90 % of the step's peak of calls (the plateau)."""
         out = {}
-        for name in self.pids:
+        for name in [*self.pids, *(f"switch.{g}" for g in THREAD_GROUPS)]:
             values = self.percents(name)
             if not values:
                 continue
@@ -707,7 +754,8 @@ class Bench:
                 "rtpengine": self.rtpengine.pid if self.rtpengine else 0,
                 "sipp_callers": caller.process.pid,
                 "sipp_phones": phones.process.pid,
-            }
+            },
+            loop_thread=self.switch.thread.native_id or 0,
         )
         started = time.monotonic()
         peak_switch = peak_sipp = 0
