@@ -377,12 +377,25 @@ class Meter:
 
     pids: dict[str, int | str]
     loop_thread: int = 0
+    ng: tuple[str, int] | None = None
     samples: list[Sample] = field(default_factory=list)
+    pings: list[float | None] = field(default_factory=list)
 
     def sample(self, switch_calls: int, sipp_calls: int) -> None:
         cpu = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         threads = thread_cpu(self.loop_thread)
         self.samples.append(Sample(time.monotonic(), cpu, threads, switch_calls, sipp_calls))
+        if self.ng is not None:
+            from hotline.telephony.mediaserver import ng_ping
+
+            # rtpengine's own reply time, on a socket of this thread: apart from the switch's loop
+            started = time.perf_counter()
+            answered = ng_ping(self.ng[0], self.ng[1], timeout_s=2.0)
+            self.pings.append(1000 * (time.perf_counter() - started) if answered else None)
+
+    def ping_summary(self) -> dict[str, Any]:
+        replies = [ms / 1000 for ms in self.pings if ms is not None]
+        return {**summary_ms(replies), "unanswered": sum(1 for ms in self.pings if ms is None)}
 
     def percents(self, name: str) -> list[tuple[float, int]]:
         """(CPU % of one core, switch calls) for each interval between two samples; ``name`` is a
@@ -756,6 +769,7 @@ class Bench:
                 "sipp_phones": phones.process.pid,
             },
             loop_thread=self.switch.thread.native_id or 0,
+            ng=(self.options.ng_host, self.options.ng_port),
         )
         started = time.monotonic()
         peak_switch = peak_sipp = 0
@@ -837,6 +851,7 @@ class Bench:
             "cpu": meter.summary(peak),
             "switch_counters": counters,
             "ng": self.ng_delta(ng_before),
+            "rtpengine_ping_ms": meter.ping_summary(),
             "caller_exit_code": caller.process.returncode,
             "seconds": round(elapsed_s, 1),
             "idle_after": idle,
@@ -853,7 +868,10 @@ class Bench:
             f"{step.ramp} {step.value}: {result['ok_calls']}/{step.calls} ok, failures {failures}, "
             f"peak {peak_switch} calls, answer p95 {result['answer_ms']['p95_ms']} ms, "
             f"switch {cpu.get('switch', {}).get('plateau_mean_pct')} %, "
-            f"rtpengine {cpu.get('rtpengine', {}).get('plateau_mean_pct')} % (plateau means)"
+            f"rtpengine {cpu.get('rtpengine', {}).get('plateau_mean_pct')} % (plateau means; switch loop "
+            f"{cpu.get('switch.loop', {}).get('plateau_mean_pct')} %, workers "
+            f"{cpu.get('switch.workers', {}).get('plateau_mean_pct')} %), "
+            f"ng ping p95 {result['rtpengine_ping_ms']['p95_ms']} ms"
         )
         # the recordings were counted; the next steps do not need them on disk
         from django.conf import settings
@@ -960,7 +978,8 @@ def tool_versions() -> dict[str, str]:
     out = {}
     for name, argv in (("sipp", ["sipp", "-v"]), ("rtpengine", ["rtpengine", "--version"])):
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            text = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            text = done.stdout + done.stderr
             lines = [x.strip() for x in text.splitlines() if x.strip()]
             out[name] = lines[0] if lines else ""
     return out
