@@ -70,12 +70,10 @@ def _port_block() -> int:
     raise RuntimeError("no free block of UDP ports for rtpengine")
 
 
-@pytest.fixture(scope="session")
-def rtpengine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rtpengine]:
-    require_rtpengine()
-    base = tmp_path_factory.mktemp("rtpengine")
+def own_media_options(base: Path) -> MediaServerOptions:
+    """Options for an rtpengine of one's own, on a free block of ports (see ``rtpengine``)."""
     start = _port_block()
-    options = MediaServerOptions(
+    return MediaServerOptions(
         ng_port=start,
         dtmf_port=start + 1,
         port_min=start + 4,
@@ -83,6 +81,13 @@ def rtpengine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rtpengine]:
         spool_dir=base / "spool",
         log_level=6,
     )
+
+
+@pytest.fixture(scope="session")
+def rtpengine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rtpengine]:
+    require_rtpengine()
+    base = tmp_path_factory.mktemp("rtpengine")
+    options = own_media_options(base)
     log_path = base / "rtpengine.log"
     process = start_rtpengine(options, log_path=log_path, die_with_parent=True)
     try:

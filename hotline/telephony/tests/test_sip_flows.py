@@ -5,6 +5,7 @@ DTMF and voicemail."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 import wave
@@ -15,8 +16,20 @@ import numpy as np
 import pytest
 from django.test import override_settings
 
-from hotline.callcenter.models import CallLeg, CallRecord, ListEntry, QueueEventLog, Voicemail
+from hotline.callcenter.models import (
+    CallbackRequest,
+    CallLeg,
+    CallRecord,
+    ListEntry,
+    Queue,
+    QueueEventLog,
+    Voicemail,
+)
+from hotline.telephony.mediaserver import start_rtpengine, stop_rtpengine
+from hotline.telephony.models import Recording
+from hotline.telephony.ng import NgClient
 from hotline.telephony.prompts import PromptLibrary, duration_s
+from hotline.telephony.tests.conftest import Rtpengine, own_media_options
 from hotline.telephony.tests.harness import (
     CALLER,
     Switch,
@@ -243,3 +256,127 @@ def test_a_voicemail_is_recorded_to_a_wav_of_the_caller(
     assert np.abs(samples).mean() > 100  # speech, not silence
     assert (wav.parent / f"{wav.name}.sha256").read_text().split()[0]
     assert not list((switch.runtime.options.spool_dir / "pcaps").glob(f"{voicemail.call_id}*"))
+
+
+def waiting_queue(switch: Switch, **config: Any) -> None:
+    Queue.objects.filter(code="GENERAL").update(**config)
+    switch.call(lambda: switch.service.reload())
+
+
+def test_a_waiting_caller_hears_the_position_then_leaves_a_voicemail_at_the_maximum_wait(
+    queue_first: Switch, phones: Any, tmp_path: Path, prompt_dir: Path
+) -> None:
+    switch = queue_first
+    waiting_queue(switch, announce_every_s=2, max_wait_s=5, max_wait_action="voicemail")
+    ask_s = duration_s(PromptLibrary(prompt_dir).file_for(("leave_message",)))
+    recordings = tmp_path / "recordings"
+    with override_settings(HOTLINE_RECORDING_DIR=recordings):
+        caller = call(switch, tmp_path, [("wait", 5 + ask_s + 1.0), ("speak", 0), ("wait", 7.5)])
+        assert caller.wait(90) == 0, caller.output()
+        voicemail = wait_for(lambda: Voicemail.objects.filter(caller=CALLER).first(), what="the voicemail")
+        wait_for((recordings / voicemail.audio_path).exists, what="the voicemail's file")
+    announced = [
+        names for names in switch.runtime.switch.played if names and names[0].startswith("position:")
+    ]
+    assert announced and announced[0][0] == "position:1" and announced[0][1].startswith("wait_minutes:")
+    timeout = QueueEventLog.objects.get(call_id=voicemail.call_id, kind="timeout")
+    assert timeout.data["action"] == "voicemail" and 4.5 <= (timeout.wait_s or 0) <= 7
+
+
+def test_at_the_maximum_wait_a_caller_presses_1_for_a_callback(
+    queue_first: Switch, phones: Any, tmp_path: Path, prompt_dir: Path
+) -> None:
+    switch = queue_first
+    waiting_queue(switch, announce_every_s=0, max_wait_s=3, max_wait_action="callback")
+    offer_s = duration_s(PromptLibrary(prompt_dir).file_for(("callback_offer",)))
+    caller = call(switch, tmp_path, [("wait", 3 + offer_s + 0.5), ("keys", "1")], hang_up=False)
+    assert caller.wait(60) == 0, caller.output()  # the switch confirmed and hung up
+    request = wait_for(lambda: CallbackRequest.objects.filter(caller=CALLER).first(), what="the callback")
+    assert request.queue == "GENERAL"
+    assert record_of_caller().outcome == "callback"
+
+
+def test_a_queue_that_does_not_record_leaves_no_recording(
+    queue_first: Switch, phones: Any, tmp_path: Path
+) -> None:
+    switch = queue_first
+    waiting_queue(switch, record_calls=False)
+    agent_phone = phone(switch, tmp_path, "1001", ring_s=0.2)
+    login(switch, phones.li, "1001")
+    with override_settings(HOTLINE_RECORDING_DIR=tmp_path / "recordings"):
+        caller = call(switch, tmp_path, [("speak", 0), ("wait", 4)])
+        assert caller.wait(60) == 0, caller.output()
+        assert agent_phone.wait(20) == 0, agent_phone.output()
+        record = record_of_caller()
+    assert record.outcome == "answered"
+    assert switch.runtime.switch.counters["archived"] == 0
+    assert not Recording.objects.exists()
+    assert not list((switch.runtime.options.spool_dir / "pcaps").glob(f"{record.call_id}*"))
+    assert not (tmp_path / "recordings").exists()
+
+
+LONG_MENU = {
+    "start": "menu",
+    "human": "queue",
+    "nodes": {
+        "menu": {
+            "type": "menu",
+            "prompts": ["main_menu"],
+            "options": {"1": "queue"},
+            "timeout_s": 60,
+            "invalid_prompts": ["invalid"],
+            "on_fail": "queue",
+        },
+        "queue": {"type": "queue", "queue": "GENERAL"},
+    },
+}
+
+
+def test_a_restarted_switch_deletes_the_calls_its_predecessor_left_in_rtpengine(
+    switch: Switch, phones: Any, tmp_path: Path, rtpengine: Rtpengine, prompt_dir: Path
+) -> None:
+    set_flow(LONG_MENU)
+    switch.call(lambda: switch.service.reload())
+    caller = call(switch, tmp_path, [("wait", 30)])
+    try:
+        wait_for(lambda: switch.runtime.switch.calls, what="the call in the switch")
+        call_id = next(iter(switch.runtime.switch.calls))
+        switch.stop()  # the process dies: no BYE, the call stays in rtpengine
+        assert call_id in asyncio.run(list_calls(rtpengine))
+        successor = Switch(rtpengine.options, prompt_dir).start()
+        try:
+            assert call_id not in asyncio.run(list_calls(rtpengine))
+        finally:
+            successor.stop()
+    finally:
+        caller.stop()
+
+
+def test_when_rtpengine_restarts_the_calls_it_lost_are_hung_up(
+    phones: Any, tmp_path: Path, rtpengine: Rtpengine, prompt_dir: Path
+) -> None:
+    set_flow(LONG_MENU)
+    options = own_media_options(tmp_path)  # restarting the session's rtpengine would disturb others
+    media = start_rtpengine(options, log_path=tmp_path / "rtpengine.log", die_with_parent=True)
+    switch = Switch(options, prompt_dir, reconcile_s=1.0).start()
+    try:
+        caller = call(switch, tmp_path, [], hang_up=False)  # waits for the switch's BYE
+        wait_for(lambda: switch.runtime.switch.calls, what="the call in the switch")
+        stop_rtpengine(media)
+        media = start_rtpengine(options, log_path=tmp_path / "rtpengine-2.log", die_with_parent=True)
+        assert caller.wait(30) == 0, caller.output()
+        wait_for(lambda: not switch.runtime.switch.calls, what="the switch to drop the call")
+        record = record_of_caller()
+        assert CallLeg.objects.get(call_id=record.call_id, kind="caller").cause == "media_lost"
+    finally:
+        switch.stop()
+        stop_rtpengine(media)
+
+
+async def list_calls(rtpengine: Rtpengine) -> list[str]:
+    client = NgClient(rtpengine.options.ng_host, rtpengine.options.ng_port)
+    await client.start()
+    try:
+        return await client.list_calls(limit=1000)
+    finally:
+        client.close()
