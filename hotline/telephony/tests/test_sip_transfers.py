@@ -46,7 +46,7 @@ def carrier(switch: Switch, workdir: Path, **behaviour: Any) -> Any:
     return sipp
 
 
-def test_hold_plays_music_and_unhold_brings_the_parties_back(
+def test_hold_plays_music_and_mute_silences_the_agent(
     queue_first: Switch, phones: Any, tmp_path: Path
 ) -> None:
     switch = queue_first
@@ -59,6 +59,14 @@ def test_hold_plays_music_and_unhold_brings_the_parties_back(
     held = [leg for leg in switch.runtime.switch.legs.values() if leg.held]
     assert len(held) == 1 and held[0].inbound
     switch.call(lambda: switch.service.centre.call_unhold(agent_id=phones.li.id))
+    wait_for(lambda: not any(leg.held for leg in switch.runtime.switch.legs.values()), what="unhold")
+    switch.call(lambda: switch.service.centre.call_mute(agent_id=phones.li.id, muted=True))
+    muted = wait_for(
+        lambda: [leg for leg in switch.runtime.switch.legs.values() if leg.muted], what="the agent muted"
+    )
+    assert len(muted) == 1 and not muted[0].inbound
+    switch.call(lambda: switch.service.centre.call_mute(agent_id=phones.li.id, muted=False))
+    wait_for(lambda: not any(leg.muted for leg in switch.runtime.switch.legs.values()), what="unmute")
     assert caller.wait(60) == 0, caller.output()
     assert agent_phone.wait(20) == 0, agent_phone.output()
     record = record_of_caller()
@@ -66,8 +74,9 @@ def test_hold_plays_music_and_unhold_brings_the_parties_back(
     assert switch.runtime.switch.counters["media_errors"] == 0
 
 
+@pytest.mark.parametrize("to_queue", [False, True], ids=["to_an_agent", "to_a_queue"])
 def test_a_blind_transfer_hands_the_caller_to_another_agent(
-    queue_first: Switch, phones: Any, tmp_path: Path
+    queue_first: Switch, phones: Any, tmp_path: Path, to_queue: bool
 ) -> None:
     switch = queue_first
     first = phone(switch, tmp_path, "1001", ring_s=0.2)
@@ -76,9 +85,8 @@ def test_a_blind_transfer_hands_the_caller_to_another_agent(
     wait_agent(switch, phones.li, "talking")
     second = phone(switch, tmp_path, "1002", ring_s=0.2)
     login(switch, phones.ying, "1002")
-    switch.call(
-        lambda: switch.service.centre.call_transfer(agent_id=phones.li.id, target=f"agent:{phones.ying.id}")
-    )
+    target = "queue:GENERAL" if to_queue else f"agent:{phones.ying.id}"
+    switch.call(lambda: switch.service.centre.call_transfer(agent_id=phones.li.id, target=target))
     assert first.wait(20) == 0, first.output()  # Li's phone got its BYE
     wait_agent(switch, phones.ying, "talking")
     assert caller.wait(60) == 0, caller.output()
