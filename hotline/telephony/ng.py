@@ -14,9 +14,11 @@ request) are dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import secrets
+import socket
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -208,6 +210,7 @@ class NgStats:
     """What the client did since it started (for the benchmark and the health line)."""
 
     requests: int = 0
+    received: int = 0  # datagrams read, late replies included
     retransmits: int = 0
     timeouts: int = 0
     errors: int = 0
@@ -215,19 +218,8 @@ class NgStats:
     times: dict[str, CommandTimes] = field(default_factory=dict)
 
 
-class _NgProtocol(asyncio.DatagramProtocol):
-    def __init__(self, client: NgClient) -> None:
-        self.client = client
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        self.client._reply_received(data)
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable and the like: the request is sent again until it times out.
-        logger.debug("ng socket error: %s", exc)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.client._connection_lost(exc)
+RECEIVE_BUFFER = 4 << 20  # replies wait here while the loop is busy (the kernel may cap it)
+MAX_DATAGRAM = 65535
 
 
 def _params(items: Mapping[str, Any]) -> dict[str, Any]:
@@ -259,20 +251,55 @@ class NgClient:
         self._prefix = secrets.token_hex(4)
         self._counter = itertools.count(1)
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._transport: asyncio.DatagramTransport | None = None
+        self._socket: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
+        """Bind a connected UDP socket and watch it on the running loop. Every wake-up reads all
+        the replies waiting (asyncio's datagram transport reads one per loop iteration, which lets
+        replies pile up and time out when the loop is busy)."""
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _NgProtocol(self), remote_addr=self.address
-        )
-        self._transport = transport
+        family = socket.AF_INET6 if ":" in self.address[0] else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        sock.connect(self.address)
+        self._socket = sock
+        self._loop = loop
+        loop.add_reader(sock.fileno(), self._readable)
 
     def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        if self._socket is not None:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(self._socket.fileno())
+            self._socket.close()
+            self._socket = None
         self._fail_pending(NgFailure("ng client closed"))
+
+    def _readable(self) -> None:
+        sock = self._socket
+        while sock is not None:
+            try:
+                data = sock.recv(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                # ICMP port unreachable and the like: the request is sent again until it times out.
+                logger.debug("ng socket error: %s", exc)
+                return
+            self.stats.received += 1
+            self._reply_received(data)
+
+    def _send(self, packet: bytes) -> None:
+        if self._socket is None:
+            raise NgFailure("ng client closed")
+        try:
+            self._socket.send(packet)
+        except (BlockingIOError, InterruptedError):
+            logger.debug("ng socket full: the request is sent again on its timeout")
+        except OSError as exc:
+            logger.debug("ng send failed (%s): the request is sent again on its timeout", exc)
 
     async def __aenter__(self) -> NgClient:
         await self.start()
@@ -295,7 +322,7 @@ class NgClient:
         Returns the reply dictionary; raises :class:`NgError` on ``result: error`` and
         :class:`NgTimeout` when nothing answers.
         """
-        if self._transport is None:
+        if self._socket is None:
             raise NgFailure("ng client not started")
         message: dict[str, Any] = {"command": command, **_params(keywords), **(params or {})}
         cookie = f"{self._prefix}_{next(self._counter)}"
@@ -306,12 +333,10 @@ class NgClient:
         started = time.perf_counter()
         try:
             for attempt in range(self.retries + 1):
-                if self._transport is None:
-                    raise NgFailure("ng client closed")
                 if attempt:
                     self.stats.retransmits += 1
                     logger.debug("ng %s %s: no reply, sending again (%d)", command, cookie, attempt)
-                self._transport.sendto(packet)
+                self._send(packet)
                 try:
                     reply = await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
                     break
@@ -359,10 +384,6 @@ class NgClient:
             self.stats.ignored_replies += 1
             return
         future.set_result(reply)
-
-    def _connection_lost(self, exc: Exception | None) -> None:
-        self._transport = None
-        self._fail_pending(NgFailure(f"ng socket closed: {exc}" if exc else "ng socket closed"))
 
     def _fail_pending(self, exc: Exception) -> None:
         for future in self._pending.values():
