@@ -102,6 +102,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # psycopg may keep prepared statements on a connection. Only the cursor of the hot write paths
+    # asks for them (``hotline.core.rows.statement_cursor``: taking an order in); the ORM's cursor
+    # binds parameters on the client and never prepares. Behind a pooler that cannot carry prepared
+    # statements (PgBouncer in transaction mode before 1.21) set it to None.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts, passwords, sessions, lockout ------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -20,14 +21,57 @@ ID_RE = re.compile(r"^(\d{15}|\d{17}[\dXx])$")
 EDITABLE = ("name", "phone", "id_number", "address", "region", "note")
 
 
-def _validate(citizen: Citizen) -> None:
+def _check(phone: str, id_number: str) -> None:
     errors: dict[str, list[str]] = {}
-    if not citizen.phone or not PHONE_RE.match(citizen.phone):
+    if not phone or not PHONE_RE.match(phone):
         errors["phone"] = ["a phone number of digits, 3 to 20 long"]
-    if citizen.id_number and not ID_RE.match(citizen.id_number):
+    if id_number and not ID_RE.match(id_number):
         errors["id_number"] = ["a resident ID number has 15 or 18 characters"]
     if errors:
         raise ValidationFailed("The citizen's details are not valid.", fields=errors)
+
+
+def _validate(citizen: Citizen) -> None:
+    _check(citizen.phone, citizen.id_number)
+
+
+# The columns of ``citizen_row`` in the order of the model's fields (as ``snapshot`` lists them).
+CITIZEN_COLUMNS = ("name", "phone", "id_number", "address", "region_id", "note", "created_at", "updated_at")
+
+
+def citizen_row(
+    *, name: str, phone: str, id_number: str = "", address: str = "", region: Any = None, at: datetime
+) -> dict[str, Any]:
+    """The row ``citizen_create`` writes for a new profile, as column values, checked as it checks
+    them (``ValidationFailed``): for intake, which writes it in its own statements
+    (``hotline.core.rows.insert_through``); ``citizen_snapshot`` gives its audit row's ``after``."""
+    id_number = id_number.upper()
+    _check(phone, id_number)
+    return {
+        "name": name,
+        "phone": phone,
+        "id_number": id_number,
+        "address": address,
+        "region_id": region.pk if region is not None else None,
+        "note": "",
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+def citizen_snapshot(row: dict[str, Any], citizen_id: int) -> dict[str, Any]:
+    """``snapshot`` of the profile written from ``row`` (``citizen_row``) as ``citizen_id``."""
+    return {
+        "id": citizen_id,
+        "name": row["name"],
+        "phone": row["phone"],
+        "id_number": row["id_number"],
+        "address": row["address"],
+        "region": row["region_id"],
+        "note": row["note"],
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+    }
 
 
 def citizen_create(**fields: Any) -> Citizen:

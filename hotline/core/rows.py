@@ -11,15 +11,23 @@ through the field's own ``get_db_prep_save`` — so what reaches the database is
 Nothing else of ``save()`` happens: no ``pre_save``/``post_save`` signals (the models written this
 way have no receivers; the project keeps business logic out of signals) and no ``full_clean`` (the
 services validate before writing, as they do for ``create()``).
+
+A service that writes several rows in one transaction sends them through one cursor of its own
+(``statement_cursor``, ``insert_through``). On PostgreSQL that cursor binds its parameters on the
+server and prepares each statement the first time it runs, so that a statement sent again — every
+intake sends the same six or seven — is neither parsed nor planned again (docs/performance.md).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import connections, models
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.utils import timezone
+from django.utils.asyncio import async_unsafe
 
 if TYPE_CHECKING:
     from django.db.models.fields import Field
@@ -153,16 +161,103 @@ def insert_row(model: type[models.Model], row: dict[str, Any], *, using: str = "
     return insert_rows(model, [row], returning=True, using=using)[0]
 
 
+_statements: dict[tuple[type[models.Model], tuple[str, ...], int, bool, str], str] = {}
+
+
+def insert_through(
+    cursor: CursorWrapper,
+    model: type[models.Model],
+    names: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning: bool = False,
+    using: str = "default",
+) -> list[int]:
+    """Insert ``rows`` of Python values, in the order of the fields ``names``, with one statement
+    sent through ``cursor`` (a service's own cursor: ``statement_cursor``). Returns the new primary
+    keys when ``returning``, in row order. The statement's text is built once per model, columns
+    and number of rows, so that a prepared statement is found again."""
+    converters, head, one_row = _plan(model, names, using)
+    key = (model, names, len(rows), returning, using)
+    sql = _statements.get(key)
+    if sql is None:
+        pk = model._meta.pk.column if model._meta.pk is not None else "id"
+        sql = head + ", ".join(one_row for _ in rows) + (f' RETURNING "{pk}"' if returning else "")
+        _statements[key] = sql
+    cursor.execute(sql, [c(v) for row in rows for c, v in zip(converters, row, strict=True)])
+    return [row[0] for row in cursor.fetchall()] if returning else []
+
+
+@functools.cache
+def _insertable(model: type[models.Model]) -> tuple[tuple[Field[Any, Any], ...], tuple[str, ...]]:
+    """The fields an INSERT of a new ``model`` instance writes (all but the primary key) and
+    their attnames."""
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    return fields, tuple(f.attname for f in fields)
+
+
 M = TypeVar("M", bound=models.Model)
 
 
-def insert_instance(obj: M, *, using: str = "default") -> M:
+def insert_instance(obj: M, *, using: str = "default", cursor: CursorWrapper | None = None) -> M:
     """Write a new, unsaved instance as ``obj.save()`` would (defaults already applied by the
-    model's ``__init__``) and give it its primary key."""
-    meta = obj._meta
+    model's ``__init__``) and give it its primary key; through ``cursor`` when given."""
+    fields, names = _insertable(type(obj))
     # ``pre_save`` as ``save()`` calls it: sets ``auto_now`` dates, commits file fields.
-    row = {f.attname: f.pre_save(obj, True) for f in meta.concrete_fields if not f.primary_key}
-    obj.pk = insert_row(type(obj), row, using=using)
+    values = [f.pre_save(obj, True) for f in fields]
+    if cursor is None:
+        with connections[using].cursor() as own:
+            (obj.pk,) = insert_through(own, type(obj), names, [values], returning=True, using=using)
+    else:
+        (obj.pk,) = insert_through(cursor, type(obj), names, [values], returning=True, using=using)
     obj._state.adding = False
     obj._state.db = using
     return obj
+
+
+@functools.cache
+def _preparing_cursor() -> type[Any]:
+    """psycopg's server-binding cursor (as Django makes it with ``server_side_binding``) that asks
+    for every statement to be prepared the first time it runs. psycopg then keeps it for the
+    connection (the last ``prepared_max`` = 100 statements) and sends later runs as an execution
+    of the prepared statement. It prepares only when the connection's ``prepare_threshold`` is not
+    ``None`` (Django's default is ``None``; config/settings/base.py sets it)."""
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
+
+    class PreparingCursor(ServerBindingCursor):  # type: ignore[misc,valid-type]
+        def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, **kw: Any) -> Any:
+            return super().execute(query, params, prepare=True if prepare is None else prepare, **kw)
+
+    return PreparingCursor
+
+
+@async_unsafe
+def statement_cursor(using: str = "default") -> CursorWrapper:
+    """A cursor for a service that sends the same few statements on every call (taking an order
+    in), as Django's ``connection.cursor()`` gives it — queries logged, ``execute_wrapper`` hooks
+    and error translation included; use it as a context manager.
+
+    On PostgreSQL it binds parameters on the server and prepares each statement on its first run
+    (``_preparing_cursor``): Django's own cursor binds on the client and never prepares, so each
+    statement is parsed and planned on every run, which costs as much as a round trip. Elsewhere
+    it is the ordinary cursor (the ``sqlite3`` module keeps compiled statements itself)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = _preparing_cursor()(connection.connection)
+    connection.validate_thread_sharing()
+    if connection.queries_logged:
+        return _PreparedDebugWrapper(cursor, connection)
+    return connection.make_cursor(cursor)
+
+
+class _PreparedDebugWrapper(CursorDebugWrapper):
+    """Logs each statement with its values, as Django logs the statements of its own cursor (its
+    ``last_executed_query`` reads them from the client-binding cursor)."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(self.db.ops.compose_sql(sql, params) if params else sql):
+            return CursorWrapper.execute(self, sql, params)

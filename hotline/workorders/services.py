@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
@@ -22,10 +22,11 @@ from django.utils import timezone
 from hotline.accounts.choices import CENTRE_ROLES, Role
 from hotline.accounts.scope import DataScope
 from hotline.audit.models import AuditAction
-from hotline.audit.services import audit_record
+from hotline.audit.services import audit_record, audit_row, audit_rows_insert
 from hotline.citizens.models import Citizen
+from hotline.citizens.services import CITIZEN_COLUMNS, citizen_row, citizen_snapshot
 from hotline.core.errors import Conflict, Forbidden, ValidationFailed
-from hotline.core.rows import insert_instance
+from hotline.core.rows import insert_instance, insert_through, statement_cursor
 from hotline.orgs.models import Region, Unit
 from hotline.taxonomy.models import Category, RequestType
 from hotline.workcalendar.choices import Urgency
@@ -60,6 +61,9 @@ from .models import (
     WorkOrder,
 )
 from .states import allowed_from, target_of
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
 
 ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
 ATTACHMENT_TYPES = {
@@ -299,21 +303,25 @@ def _save_attachments(
 # --- Intake --------------------------------------------------------------------------------------
 
 
-def order_number_next(*, at: datetime | None = None) -> str:
+def order_number_next(*, at: datetime | None = None, cursor: CursorWrapper | None = None) -> str:
     """The next tracking number: the day in Asia/Shanghai and a 5-digit sequence (2026112100123).
-    Call inside a transaction; the sequence row is locked until it commits. One statement in the
-    usual case (``UPDATE … RETURNING``, on PostgreSQL and SQLite alike)."""
+    Call inside a transaction: the day's sequence row stays locked until it commits, so numbers
+    are handed out one after another and a rolled-back intake leaves no gap. One statement, an
+    upsert that also creates the day's row for its first order (PostgreSQL and SQLite alike: two
+    first orders of a day at once do not collide, the second waits and updates); through the
+    intake's ``cursor`` when given."""
     day = timezone.localdate(at or timezone.now())
+    if cursor is None:
+        with connection.cursor() as own:
+            return order_number_next(at=at, cursor=own)
     table = DailySequence._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last", [day])  # noqa: S608
-        row = cursor.fetchone()
-    if row is None:  # the first order of the day
-        DailySequence.objects.get_or_create(day=day)
-        with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last", [day])  # noqa: S608
-            row = cursor.fetchone()
-    return f"{day:%Y%m%d}{row[0]:05d}"
+    cursor.execute(
+        f"INSERT INTO {table} (day, last) VALUES (%s, 1)"  # noqa: S608 - names from the model
+        f" ON CONFLICT (day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+        [connection.ops.adapt_datefield_value(day)],
+    )
+    (last,) = cursor.fetchone()
+    return f"{day:%Y%m%d}{last:05d}"
 
 
 @dataclass(frozen=True)
@@ -359,7 +367,7 @@ def _validate_intake(intake: Intake) -> None:
         raise ValidationFailed("The request is not complete.", fields=errors)
 
 
-def _caller_lookup(intake: Intake, *, at: datetime) -> tuple[int | None, int]:
+def _caller_lookup(intake: Intake, *, at: datetime, cursor: CursorWrapper) -> tuple[int | None, int]:
     """One statement for what intake needs to know about the caller: their citizen profile (the
     latest with this phone), and how many of their orders about the same category arrived within
     the repeat window (for ``_repeat_check``)."""
@@ -379,10 +387,16 @@ def _caller_lookup(intake: Intake, *, at: datetime) -> tuple[int | None, int]:
             " AND category_id = %s AND created_at >= %s AND state <> %s)"
         )
         params = [phone, phone, intake.category.pk, since, OrderState.MERGED]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        citizen_id, earlier = cursor.fetchone()
+    cursor.execute(sql, params)
+    citizen_id, earlier = cursor.fetchone()
     return citizen_id, int(earlier)
+
+
+# The columns of the first history row that ``_take_in`` writes, in the order of its INSERT.
+_INTAKE_EVENT_COLUMNS = (
+    "order_id", "at", "actor_id", "actor_unit_id", "action", "from_state", "to_state", "round", "reason",
+    "data", "visible_to_units",
+)  # fmt: skip
 
 
 def _take_in(
@@ -394,58 +408,97 @@ def _take_in(
     ip: str | None = None,
     portal: bool = False,
 ) -> tuple[WorkOrder, int]:
-    """Write a new order, its first history row, its attachments and its audit row. Returns the
-    order and how many earlier orders of the same caller about the same category are in the
-    repeat window."""
-    citizen_id, earlier = _caller_lookup(intake, at=at)
-    if citizen_id is None and intake.citizen_phone.strip():
-        from hotline.citizens.services import citizen_create
+    """Write a new order, its first history row, its attachments and its audit row, and the
+    caller's citizen profile with its own audit row when they are new. Returns the order and how
+    many earlier orders of the same caller about the same category are in the repeat window.
 
-        citizen_id = citizen_create(
-            name=intake.citizen_name.strip(),
-            phone=intake.citizen_phone.strip(),
-            id_number=intake.citizen_id_number.strip(),
-            address=intake.address.strip(),
-            region=intake.region,
-        ).pk
-    order = insert_instance(
-        WorkOrder(
-            number=order_number_next(at=at),
-            state=OrderState.PENDING_DISPATCH,
-            channel=intake.channel,
-            request_type=intake.request_type,
-            category=intake.category,
-            urgency=intake.urgency,
-            complex_case=intake.complex_case,
-            title=intake.title.strip()[:200],
-            content=intake.content.strip(),
-            citizen_id=citizen_id,
-            citizen_name=intake.citizen_name.strip(),
-            citizen_phone=intake.citizen_phone.strip(),
-            citizen_id_number=intake.citizen_id_number.strip().upper(),
-            anonymous=intake.anonymous,
-            confidential=intake.confidential,
-            address=intake.address.strip(),
-            region=intake.region,
-            source_contact=intake.source_contact.strip(),
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            created_at=at,
-            updated_at=at,
+    Intake is the platform's hottest write, so its rows are built as column values and sent
+    through one cursor that prepares its statements on PostgreSQL (``statement_cursor``): the
+    caller lookup, the profile when new, the tracking number, the order, its history row, and
+    the audit rows in one insert — 5 statements for a known caller and 6 for a new one, besides
+    BEGIN and COMMIT (docs/performance.md, intake). The rows are what ``citizen_create``,
+    ``_event`` and ``audit_record`` write."""
+    staff = actor if getattr(actor, "is_authenticated", False) else None
+    order = WorkOrder(
+        state=OrderState.PENDING_DISPATCH,
+        channel=intake.channel,
+        request_type=intake.request_type,
+        category=intake.category,
+        urgency=intake.urgency,
+        complex_case=intake.complex_case,
+        title=intake.title.strip()[:200],
+        content=intake.content.strip(),
+        citizen_name=intake.citizen_name.strip(),
+        citizen_phone=intake.citizen_phone.strip(),
+        citizen_id_number=intake.citizen_id_number.strip().upper(),
+        anonymous=intake.anonymous,
+        confidential=intake.confidential,
+        address=intake.address.strip(),
+        region=intake.region,
+        source_contact=intake.source_contact.strip(),
+        created_by=staff,
+        created_at=at,
+        updated_at=at,
+    )
+    audits = []
+    with statement_cursor() as cursor:
+        order.citizen_id, earlier = _caller_lookup(intake, at=at, cursor=cursor)
+        if order.citizen_id is None and order.citizen_phone:
+            profile = citizen_row(
+                name=order.citizen_name,
+                phone=order.citizen_phone,
+                id_number=intake.citizen_id_number.strip(),
+                address=order.address,
+                region=intake.region,
+                at=timezone.now(),
+            )
+            (order.citizen_id,) = insert_through(
+                cursor,
+                Citizen,
+                CITIZEN_COLUMNS,
+                [[profile[name] for name in CITIZEN_COLUMNS]],
+                returning=True,
+            )
+            # as ``citizen_create`` records it: actor and address of the request
+            audits.append(
+                audit_row(
+                    action=AuditAction.CREATE,
+                    object_type=Citizen._meta.label_lower,
+                    object_id=str(order.citizen_id),
+                    object_repr=profile["name"] or profile["phone"],
+                    after=citizen_snapshot(profile, order.citizen_id),
+                    at=profile["created_at"],
+                )
+            )
+        order.number = order_number_next(at=at, cursor=cursor)
+        insert_instance(order, cursor=cursor)
+        if files:  # the attachments point at the history row
+            event = _event(
+                order, action=OrderAction.INTAKE, actor=actor, to_state=order.state, at=at,
+                data={"portal": True} if portal else None,
+            )  # fmt: skip
+            _save_attachments(order, files, actor=actor, event=event)
+        else:  # the row ``_event`` writes
+            insert_through(
+                cursor,
+                OrderEvent,
+                _INTAKE_EVENT_COLUMNS,
+                [[
+                    order.pk, at, order.created_by_id, getattr(actor, "unit_id", None), OrderAction.INTAKE,
+                    "", order.state, order.round, "", {"portal": True} if portal else {}, True,
+                ]],
+            )  # fmt: skip
+        audits.append(
+            audit_row(
+                action=AuditAction.CREATE,
+                obj=order,
+                after={"number": order.number, "channel": order.channel, "state": order.state},
+                actor=actor,
+                ip=ip,
+                note="citizen portal" if portal else "",
+            )
         )
-    )
-    event = _event(
-        order, action=OrderAction.INTAKE, actor=actor, to_state=order.state, at=at,
-        data={"portal": True} if portal else None,
-    )  # fmt: skip
-    _save_attachments(order, files, actor=actor, event=event)
-    audit_record(
-        action=AuditAction.CREATE,
-        obj=order,
-        after={"number": order.number, "channel": order.channel, "state": order.state},
-        actor=actor,
-        ip=ip,
-        note="citizen portal" if portal else "",
-    )
+        audit_rows_insert(audits, cursor=cursor)
     return order, earlier
 
 
