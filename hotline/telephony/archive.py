@@ -4,8 +4,10 @@ left channel, the centre's on the right) with its SHA-256, and each voicemail as
 caller — and the conversation gets its ``Recording`` row. The pcap is removed once converted; it
 stays in the spool when the conversion fails, so nothing is lost and it can be tried again.
 
-Runs in a worker thread of the switch process (``SipSwitch.archive``). Paths stored in the database
-are relative to ``HOTLINE_RECORDING_DIR``.
+The conversion (``convert_call``) needs no database and runs in a child process of the switch
+(``SipRuntime``), so its Python work never holds the switch's interpreter lock; the row is then
+written on a worker thread (``store_conversation``). ``archive_call`` does both in the calling
+thread. Paths stored in the database are relative to ``HOTLINE_RECORDING_DIR``.
 """
 
 from __future__ import annotations
@@ -28,8 +30,14 @@ SPOOL_WAIT_S = 2.0  # rtpengine writes the metadata file when it closes the pcap
 
 @dataclass(frozen=True, slots=True)
 class Archived:
-    conversation: str  # relative path, "" if the call was not recorded
+    """What ``convert_call`` wrote: the conversation's relative path ("" when the call was not
+    recorded) with its SHA-256, length and size, and the voicemails' paths."""
+
+    conversation: str
     voicemails: tuple[str, ...]
+    sha256: str = ""
+    seconds: float = 0.0
+    size_bytes: int = 0
 
 
 def conversation_path(media: CallMedia) -> str:
@@ -62,10 +70,38 @@ def silent_wav(path: Path, *, channels: int) -> str:
     return digest
 
 
+def warm() -> bool:
+    """Run in the archive's child process when it starts: its imports are done by then."""
+    return bool(pcap_to_wav)
+
+
 def default_store(**fields: Any) -> None:
-    from .recordings import recording_store
+    """The row, then its call's facts once more: the call record may have been written between
+    the row's read of it and its insert (the recorder fills rows written before it, not during)."""
+    from .recordings import recording_store, recordings_attach_calls
 
     recording_store(**fields)
+    recordings_attach_calls([fields["call_id"]])
+
+
+def store_conversation(
+    media: CallMedia, archived: Archived, store: Callable[..., Any] = default_store
+) -> None:
+    """The conversation's ``Recording`` row (database: a worker thread)."""
+    if not archived.conversation:
+        return
+    store(
+        call_id=media.call_id,
+        path=archived.conversation,
+        sha256=archived.sha256,
+        seconds=archived.seconds,
+        size_bytes=archived.size_bytes,
+        started_at=media.started_at,
+        ended_at=media.ended_at,
+        caller=media.caller,
+        called=media.called,
+        trunk=media.trunk,
+    )
 
 
 def archive_call(
@@ -76,7 +112,17 @@ def archive_call(
     store: Callable[..., Any] = default_store,
     wait_s: float = SPOOL_WAIT_S,
 ) -> Archived:
-    """Convert one call's pcap; raises ``RecordingError`` when there is nothing to convert."""
+    """``convert_call`` then ``store_conversation``, in the calling thread."""
+    archived = convert_call(media, spool_dir=spool_dir, recording_dir=recording_dir, wait_s=wait_s)
+    store_conversation(media, archived, store)
+    return archived
+
+
+def convert_call(
+    media: CallMedia, *, spool_dir: Path, recording_dir: Path, wait_s: float = SPOOL_WAIT_S
+) -> Archived:
+    """Convert one call's pcap (no database); raises ``RecordingError`` when there is nothing to
+    convert."""
     found = find_recording(spool_dir, media.call_id)
     deadline = time.monotonic() + wait_s
     while found is not None and found.metadata is None and time.monotonic() < deadline:
@@ -87,7 +133,7 @@ def archive_call(
     if not media.query:
         raise RecordingError(f"call {media.call_id}: no ports known, the pcap is kept as it is")
 
-    conversation = ""
+    conversation, sha256, seconds, size = "", "", 0.0, 0
     if media.conversation is not None:
         conversation = conversation_path(media)
         target = recording_dir / conversation
@@ -98,18 +144,7 @@ def archive_call(
             party_b=party_of(media.query, media.centre_tags),
             window=media.conversation,
         )
-        store(
-            call_id=media.call_id,
-            path=conversation,
-            sha256=result.sha256,
-            seconds=round(result.duration_s, 2),
-            size_bytes=target.stat().st_size,
-            started_at=media.started_at,
-            ended_at=media.ended_at,
-            caller=media.caller,
-            called=media.called,
-            trunk=media.trunk,
-        )
+        sha256, seconds, size = result.sha256, round(result.duration_s, 2), target.stat().st_size
     voicemails = []
     for take in media.voicemails:
         target = recording_dir / take.path
@@ -130,4 +165,4 @@ def archive_call(
     found.pcap.unlink(missing_ok=True)
     if found.metadata is not None:
         found.metadata.unlink(missing_ok=True)
-    return Archived(conversation, tuple(voicemails))
+    return Archived(conversation, tuple(voicemails), sha256, seconds, size)

@@ -9,9 +9,12 @@ the simulated switch.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import ipaddress
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -236,14 +239,28 @@ class SipRuntime:
         self.dtmf: DtmfListener | None = None
         self.reconcile_s = reconcile_s
         self._tasks: list[asyncio.Task[Any]] = []
+        self._archiver: concurrent.futures.ProcessPoolExecutor | None = None
 
-    def archive(self, media: CallMedia) -> None:
-        """A finished call's recordings to WAV files and rows (a worker thread; ``archive.py``)."""
-        from .archive import archive_call
+    async def archive(self, media: CallMedia) -> None:
+        """A finished call's recordings to WAV files (in the archive's child process, so the
+        conversion never holds this process's interpreter lock) and its row (a worker thread)."""
+        from .archive import convert_call, store_conversation
 
-        archive_call(
-            media, spool_dir=self.options.spool_dir, recording_dir=Path(settings.HOTLINE_RECORDING_DIR)
+        convert = functools.partial(
+            convert_call,
+            media,
+            spool_dir=self.options.spool_dir,
+            recording_dir=Path(settings.HOTLINE_RECORDING_DIR),
         )
+        archived = await asyncio.get_running_loop().run_in_executor(self._archiver_pool(), convert)
+        await in_thread(store_conversation, media, archived)
+
+    def _archiver_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._archiver is None:
+            self._archiver = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._archiver
 
     # StackHandler: the stack reports to the runtime, which passes calls on to the switch
     def on_invite(self, dialog: Dialog, caller: str, called: str, sdp: str, trunk: str, source: str) -> None:
@@ -279,6 +296,10 @@ class SipRuntime:
         await self.reload()
         self.stack.restore_bindings(await in_thread(load_bindings))
         self.stack.start()
+        # the archive's child process starts now (a second or so), not at the first recorded call's end
+        from .archive import warm
+
+        self._archiver_pool().submit(warm)
         found = await self.switch.reconcile()
         if found["orphans"]:
             log.info("deleted %d calls left in rtpengine by an earlier switch", found["orphans"])
@@ -321,6 +342,9 @@ class SipRuntime:
             self.dtmf.close()
         await self.mixer.close()
         self.ng.close()
+        if self._archiver is not None:  # conversions under way finish first
+            await asyncio.to_thread(self._archiver.shutdown, wait=True)
+            self._archiver = None
 
     def status(self) -> dict[str, Any]:
         return {

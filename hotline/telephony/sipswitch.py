@@ -241,12 +241,12 @@ class SipSwitch:
         media_address: str = "127.0.0.1",
         sink: EventSink | None = None,
         in_thread: Callable[..., Awaitable[Any]] = asyncio.to_thread,
-        archive: Callable[[CallMedia], None] | None = None,
+        archive: Callable[[CallMedia], Awaitable[None]] | None = None,
         mixer: Mixer | None = None,
     ) -> None:
         self.media = media
         self.mixer = mixer  # whisper, barge and three-way calls (rtpengine does not mix)
-        self.archive = archive  # takes a finished call's recordings (runs in a worker thread)
+        self.archive = archive  # takes a finished call's recordings (``archive.py``)
         self.prompts = prompts
         self.router = router
         self.media_address = media_address
@@ -265,6 +265,7 @@ class SipSwitch:
             "failed": 0,
             "media_errors": 0,
             "archived": 0,
+            "aborted": 0,  # calls ended because their media work failed
         }
         self._handlers: dict[type, Callable[[Any], Coroutine[Any, Any, None]]] = {
             Answer: self._answer,
@@ -328,7 +329,8 @@ class SipSwitch:
                     await work()
                 except Exception:
                     self.counters["media_errors"] += 1
-                    log.exception("switch: work on call %s failed", call_id)
+                    log.exception("switch: work on call %s failed: the call is ended", call_id)
+                    await self._abort(call_id)
 
         self.loop.create_task(run())
 
@@ -815,11 +817,35 @@ class SipSwitch:
     async def _archive(self, media: CallMedia) -> None:
         assert self.archive is not None
         try:
-            await self.in_thread(self.archive, media)
+            await self.archive(media)
             self.counters["archived"] += 1
         except Exception:
             self.counters["media_errors"] += 1
             log.exception("archiving the recordings of %s", media.call_id)
+
+    async def _abort(self, call_id: str) -> None:
+        """End every leg of a call whose media work failed (rtpengine did not answer, an error):
+        a caller not answered yet gets ``503``, the rest a BYE or CANCEL; the engine hears each
+        leg end, so nobody is left waiting on a half-made call."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        self.counters["aborted"] += 1
+        for leg_id in list(call.legs):
+            leg = self.legs.get(leg_id)
+            if leg is None or leg.state == "ended":
+                continue
+            try:
+                if leg.dialog is not None:
+                    if leg.inbound and leg.state == "offered":
+                        leg.dialog.reject(503, "Service Unavailable")
+                    else:
+                        if not leg.inbound and leg.state in ("calling", "ringing"):
+                            leg.cancelled = True
+                        leg.dialog.hangup()
+                await self._leg_gone(leg, "error", failed=not leg.inbound and leg.state != "up", code=503)
+            except Exception:
+                log.exception("ending leg %s of the failed call %s", leg_id, call_id)
 
     # --- reconciliation ------------------------------------------------------------------------
 

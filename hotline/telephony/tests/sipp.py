@@ -172,6 +172,42 @@ Content-Length: 0
 """
 
 
+def refused_caller_scenario(*, called: str, status: int) -> str:
+    """A caller whose INVITE must end with ``status`` (then ACK)."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="hotline refused caller">
+<send retrans="500"><![CDATA[
+INVITE sip:{called}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{called}@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+{SDP}
+]]></send>
+<recv response="100" optional="true"/>
+<recv response="{status}"/>
+<send><![CDATA[
+ACK sip:{called}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{called}@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+</scenario>
+"""
+
+
 def _reinvite(called: str, cseq: int, direction: str, expect: str) -> str:
     sdp = SDP.replace("a=sendrecv", f"a={direction}")
     return f"""<send retrans="500"><![CDATA[

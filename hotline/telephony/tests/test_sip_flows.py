@@ -40,6 +40,7 @@ from hotline.telephony.tests.harness import (
     set_flow,
     wait_for,
 )
+from hotline.telephony.tests.sipp import free_udp_port, refused_caller_scenario, run_sipp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -380,3 +381,30 @@ async def list_calls(rtpengine: Rtpengine) -> list[str]:
         return await client.list_calls(limit=1000)
     finally:
         client.close()
+
+
+def test_a_call_whose_media_cannot_be_set_up_is_refused_with_503_and_forgotten(
+    phones: Any, tmp_path: Path, prompt_dir: Path
+) -> None:
+    options = own_media_options(tmp_path)
+    media = start_rtpengine(options, log_path=tmp_path / "rtpengine.log", die_with_parent=True)
+    switch = Switch(options, prompt_dir).start()
+    try:
+        stop_rtpengine(media)  # every ng request of the next call goes unanswered
+        caller = run_sipp(
+            tmp_path,
+            "caller",
+            refused_caller_scenario(called="12345", status=503),
+            target=switch.target,
+            port=free_udp_port(),
+            caller=CALLER,
+        )
+        assert caller.wait(30) == 0, caller.output()
+        wait_for(lambda: not switch.runtime.switch.calls, what="the switch to forget the call")
+        assert switch.runtime.switch.counters["aborted"] == 1
+        record = record_of_caller()
+        assert CallLeg.objects.get(call_id=record.call_id, kind="caller").cause == "error"
+        assert switch.call(lambda: not switch.service.centre.calls)
+    finally:
+        switch.stop()
+        stop_rtpengine(media)
