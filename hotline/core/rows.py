@@ -21,7 +21,8 @@ intake sends the same six or seven — is neither parsed nor planned again (docs
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import connections, models
@@ -196,20 +197,65 @@ def _insertable(model: type[models.Model]) -> tuple[tuple[Field[Any, Any], ...],
     return fields, tuple(f.attname for f in fields)
 
 
+def insert_one(
+    cursor: CursorWrapper,
+    model: type[models.Model],
+    names: tuple[str, ...],
+    values: Sequence[Any],
+    *,
+    pk: int | None = None,
+    using: str = "default",
+) -> int:
+    """Insert one row of ``values`` (in the order of the fields ``names``) through ``cursor`` and
+    return its primary key: ``pk`` when the caller took it beforehand from the table's sequence
+    (``key_next_sql``: nothing is read back, so the statement can wait in a pipeline,
+    ``pipelined``), else the key the database gives the row (``RETURNING``)."""
+    if pk is None:
+        (pk,) = insert_through(cursor, model, names, [values], returning=True, using=using)
+        return pk
+    key = model._meta.pk.attname if model._meta.pk is not None else "id"
+    insert_through(cursor, model, (key, *names), [[pk, *values]], using=using)
+    return pk
+
+
+def key_next_sql(model: type[models.Model]) -> str:
+    """PostgreSQL: the SQL expression that takes the next primary key of ``model``'s table from its
+    sequence (an identity column's too), for a statement that reserves the keys of rows written
+    later (``insert_one(pk=…)``)."""
+    key = model._meta.pk.column if model._meta.pk is not None else "id"
+    return f"nextval(pg_get_serial_sequence('\"{model._meta.db_table}\"', '{key}'))"
+
+
+@contextmanager
+def pipelined(cursor: CursorWrapper) -> Iterator[None]:
+    """On PostgreSQL the statements sent through ``cursor`` inside the block go out without
+    waiting for each answer (psycopg's pipeline mode) and are answered together at its end: one
+    round trip instead of one each. A result fetched inside the block first waits for the
+    statements before it. For plain statements only — the ORM reads ``rowcount`` right after an
+    UPDATE, which pipeline mode gives later. Elsewhere the block just runs."""
+    connection = cursor.db
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
+
+
 M = TypeVar("M", bound=models.Model)
 
 
 def insert_instance(obj: M, *, using: str = "default", cursor: CursorWrapper | None = None) -> M:
     """Write a new, unsaved instance as ``obj.save()`` would (defaults already applied by the
-    model's ``__init__``) and give it its primary key; through ``cursor`` when given."""
+    model's ``__init__``) and give it its primary key, unless it has one already (reserved with
+    ``key_next_sql``); through ``cursor`` when given."""
     fields, names = _insertable(type(obj))
     # ``pre_save`` as ``save()`` calls it: sets ``auto_now`` dates, commits file fields.
     values = [f.pre_save(obj, True) for f in fields]
     if cursor is None:
         with connections[using].cursor() as own:
-            (obj.pk,) = insert_through(own, type(obj), names, [values], returning=True, using=using)
+            obj.pk = insert_one(own, type(obj), names, values, pk=obj.pk, using=using)
     else:
-        (obj.pk,) = insert_through(cursor, type(obj), names, [values], returning=True, using=using)
+        obj.pk = insert_one(cursor, type(obj), names, values, pk=obj.pk, using=using)
     obj._state.adding = False
     obj._state.db = using
     return obj

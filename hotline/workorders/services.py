@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -26,7 +26,14 @@ from hotline.audit.services import audit_record, audit_row, audit_rows_insert
 from hotline.citizens.models import Citizen
 from hotline.citizens.services import CITIZEN_COLUMNS, citizen_row, citizen_snapshot
 from hotline.core.errors import Conflict, Forbidden, ValidationFailed
-from hotline.core.rows import insert_instance, insert_through, statement_cursor
+from hotline.core.rows import (
+    insert_instance,
+    insert_one,
+    insert_through,
+    key_next_sql,
+    pipelined,
+    statement_cursor,
+)
 from hotline.orgs.models import Region, Unit
 from hotline.taxonomy.models import Category, RequestType
 from hotline.workcalendar.choices import Urgency
@@ -303,25 +310,33 @@ def _save_attachments(
 # --- Intake --------------------------------------------------------------------------------------
 
 
+def _sequence_next_sql() -> str:
+    """The statement that hands out the next sequence value of a day: an upsert, so that the first
+    order of a day creates the day's row (two first orders at once do not collide: the second
+    waits for the first and updates). The row stays locked until the transaction ends, so the
+    numbers of a day are handed out one after another and a rolled-back intake leaves no gap."""
+    table = DailySequence._meta.db_table
+    return (
+        f"INSERT INTO {table} (day, last) VALUES (%s, 1)"  # noqa: S608 - names from the model
+        f" ON CONFLICT (day) DO UPDATE SET last = {table}.last + 1 RETURNING last"
+    )
+
+
+def _number(day: date, last: int) -> str:
+    return f"{day:%Y%m%d}{last:05d}"
+
+
 def order_number_next(*, at: datetime | None = None, cursor: CursorWrapper | None = None) -> str:
     """The next tracking number: the day in Asia/Shanghai and a 5-digit sequence (2026112100123).
-    Call inside a transaction: the day's sequence row stays locked until it commits, so numbers
-    are handed out one after another and a rolled-back intake leaves no gap. One statement, an
-    upsert that also creates the day's row for its first order (PostgreSQL and SQLite alike: two
-    first orders of a day at once do not collide, the second waits and updates); through the
-    intake's ``cursor`` when given."""
+    Call inside a transaction (``_sequence_next_sql``). One statement; through ``cursor`` when
+    given."""
     day = timezone.localdate(at or timezone.now())
     if cursor is None:
         with connection.cursor() as own:
             return order_number_next(at=at, cursor=own)
-    table = DailySequence._meta.db_table
-    cursor.execute(
-        f"INSERT INTO {table} (day, last) VALUES (%s, 1)"  # noqa: S608 - names from the model
-        f" ON CONFLICT (day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-        [connection.ops.adapt_datefield_value(day)],
-    )
+    cursor.execute(_sequence_next_sql(), [connection.ops.adapt_datefield_value(day)])
     (last,) = cursor.fetchone()
-    return f"{day:%Y%m%d}{last:05d}"
+    return _number(day, last)
 
 
 @dataclass(frozen=True)
@@ -367,29 +382,55 @@ def _validate_intake(intake: Intake) -> None:
         raise ValidationFailed("The request is not complete.", fields=errors)
 
 
-def _caller_lookup(intake: Intake, *, at: datetime, cursor: CursorWrapper) -> tuple[int | None, int]:
-    """One statement for what intake needs to know about the caller: their citizen profile (the
-    latest with this phone), and how many of their orders about the same category arrived within
-    the repeat window (for ``_repeat_check``)."""
+@dataclass(frozen=True)
+class _Caller:
+    """What intake reads before it writes."""
+
+    citizen_id: int | None  # the caller's citizen profile (the latest with their phone)
+    earlier: int  # their orders about the same category within the repeat window
+    number: str  # the new order's tracking number
+    # PostgreSQL: the keys of the new order and of a new profile, taken from their sequences
+    order_id: int | None = None
+    new_citizen_id: int | None = None
+
+
+def _caller_lookup(intake: Intake, *, at: datetime, cursor: CursorWrapper) -> _Caller:
+    """What intake needs to know before it writes: the caller's profile, how many of their orders
+    about the same category arrived within the repeat window (for ``_repeat_check``), and the
+    tracking number. Two statements; on PostgreSQL one, which also reserves the keys of the rows
+    ``_take_in`` writes, so that those can go in one round trip (``pipelined``)."""
     phone = intake.citizen_phone.strip()
-    if not phone:
-        return None, 0
+    day = timezone.localdate(at)
     citizens = Citizen._meta.db_table
     orders = WorkOrder._meta.db_table
-    params: list[Any]
-    profile = f"SELECT id FROM {citizens} WHERE phone = %s ORDER BY updated_at DESC LIMIT 1"  # noqa: S608
-    if intake.category is None:
-        sql, params = f"SELECT ({profile}), 0", [phone]
-    else:
-        since = connection.ops.adapt_datetimefield_value(at - timedelta(days=REPEAT_WINDOW_DAYS))
-        sql = (
-            f"SELECT ({profile}), (SELECT COUNT(*) FROM {orders} WHERE citizen_phone = %s"  # noqa: S608
-            " AND category_id = %s AND created_at >= %s AND state <> %s)"
+    params: list[Any] = []
+    profile = "NULL"
+    if phone:
+        profile = f"(SELECT id FROM {citizens} WHERE phone = %s ORDER BY updated_at DESC LIMIT 1)"  # noqa: S608
+        params.append(phone)
+    earlier = "0"
+    if phone and intake.category is not None:
+        earlier = (
+            f"(SELECT COUNT(*) FROM {orders} WHERE citizen_phone = %s AND category_id = %s"  # noqa: S608
+            " AND created_at >= %s AND state <> %s)"
         )
-        params = [phone, phone, intake.category.pk, since, OrderState.MERGED]
-    cursor.execute(sql, params)
-    citizen_id, earlier = cursor.fetchone()
-    return citizen_id, int(earlier)
+        since = connection.ops.adapt_datetimefield_value(at - timedelta(days=REPEAT_WINDOW_DAYS))
+        params += [phone, intake.category.pk, since, OrderState.MERGED]
+    if connection.vendor == "postgresql":
+        new_profile = f"CASE WHEN caller.id IS NULL THEN {key_next_sql(Citizen)} END" if phone else "NULL"
+        cursor.execute(
+            f"WITH sequence AS ({_sequence_next_sql()}), caller AS (SELECT {profile} AS id)"  # noqa: S608
+            f" SELECT caller.id, {earlier}, sequence.last, {key_next_sql(WorkOrder)}, {new_profile}"
+            " FROM sequence, caller",
+            [connection.ops.adapt_datefield_value(day), *params],
+        )
+        citizen_id, count, last, order_id, new_citizen_id = cursor.fetchone()
+        return _Caller(citizen_id, int(count), _number(day, last), order_id, new_citizen_id)
+    citizen_id, count = None, 0
+    if phone:
+        cursor.execute(f"SELECT {profile}, {earlier}", params)
+        citizen_id, count = cursor.fetchone()
+    return _Caller(citizen_id, int(count), order_number_next(at=at, cursor=cursor))
 
 
 # The columns of the first history row that ``_take_in`` writes, in the order of its INSERT.
@@ -414,10 +455,11 @@ def _take_in(
 
     Intake is the platform's hottest write, so its rows are built as column values and sent
     through one cursor that prepares its statements on PostgreSQL (``statement_cursor``): the
-    caller lookup, the profile when new, the tracking number, the order, its history row, and
-    the audit rows in one insert — 5 statements for a known caller and 6 for a new one, besides
-    BEGIN and COMMIT (docs/performance.md, intake). The rows are what ``citizen_create``,
-    ``_event`` and ``audit_record`` write."""
+    caller lookup with the tracking number (``_caller_lookup``), then the profile when new, the
+    order, its history row and the audit rows in one insert. On PostgreSQL the rows' keys come
+    with the lookup and the rows go in one round trip: BEGIN, the lookup, the rows and COMMIT
+    (docs/performance.md, intake). The rows are what ``citizen_create``, ``_event`` and
+    ``audit_record`` write."""
     staff = actor if getattr(actor, "is_authenticated", False) else None
     order = WorkOrder(
         state=OrderState.PENDING_DISPATCH,
@@ -442,64 +484,61 @@ def _take_in(
     )
     audits = []
     with statement_cursor() as cursor:
-        order.citizen_id, earlier = _caller_lookup(intake, at=at, cursor=cursor)
-        if order.citizen_id is None and order.citizen_phone:
-            profile = citizen_row(
-                name=order.citizen_name,
-                phone=order.citizen_phone,
-                id_number=intake.citizen_id_number.strip(),
-                address=order.address,
-                region=intake.region,
-                at=timezone.now(),
-            )
-            (order.citizen_id,) = insert_through(
-                cursor,
-                Citizen,
-                CITIZEN_COLUMNS,
-                [[profile[name] for name in CITIZEN_COLUMNS]],
-                returning=True,
-            )
-            # as ``citizen_create`` records it: actor and address of the request
+        caller = _caller_lookup(intake, at=at, cursor=cursor)
+        order.pk, order.number, order.citizen_id = caller.order_id, caller.number, caller.citizen_id
+        with pipelined(cursor):
+            if order.citizen_id is None and order.citizen_phone:
+                profile = citizen_row(
+                    name=order.citizen_name,
+                    phone=order.citizen_phone,
+                    id_number=intake.citizen_id_number.strip(),
+                    address=order.address,
+                    region=intake.region,
+                    at=timezone.now(),
+                )
+                order.citizen_id = insert_one(
+                    cursor,
+                    Citizen,
+                    CITIZEN_COLUMNS,
+                    [profile[c] for c in CITIZEN_COLUMNS],
+                    pk=caller.new_citizen_id,
+                )
+                # as ``citizen_create`` records it: actor and address of the request
+                audits.append(
+                    audit_row(
+                        action=AuditAction.CREATE,
+                        object_type=Citizen._meta.label_lower,
+                        object_id=str(order.citizen_id),
+                        object_repr=profile["name"] or profile["phone"],
+                        after=citizen_snapshot(profile, order.citizen_id),
+                        at=profile["created_at"],
+                    )
+                )
+            insert_instance(order, cursor=cursor)
+            if not files:  # the row ``_event`` writes (with attachments it is written below)
+                history = [
+                    order.pk, at, order.created_by_id, getattr(actor, "unit_id", None), OrderAction.INTAKE,
+                    "", order.state, order.round, "", {"portal": True} if portal else {}, True,
+                ]  # fmt: skip
+                insert_through(cursor, OrderEvent, _INTAKE_EVENT_COLUMNS, [history])
             audits.append(
                 audit_row(
                     action=AuditAction.CREATE,
-                    object_type=Citizen._meta.label_lower,
-                    object_id=str(order.citizen_id),
-                    object_repr=profile["name"] or profile["phone"],
-                    after=citizen_snapshot(profile, order.citizen_id),
-                    at=profile["created_at"],
+                    obj=order,
+                    after={"number": order.number, "channel": order.channel, "state": order.state},
+                    actor=actor,
+                    ip=ip,
+                    note="citizen portal" if portal else "",
                 )
             )
-        order.number = order_number_next(at=at, cursor=cursor)
-        insert_instance(order, cursor=cursor)
-        if files:  # the attachments point at the history row
-            event = _event(
-                order, action=OrderAction.INTAKE, actor=actor, to_state=order.state, at=at,
-                data={"portal": True} if portal else None,
-            )  # fmt: skip
-            _save_attachments(order, files, actor=actor, event=event)
-        else:  # the row ``_event`` writes
-            insert_through(
-                cursor,
-                OrderEvent,
-                _INTAKE_EVENT_COLUMNS,
-                [[
-                    order.pk, at, order.created_by_id, getattr(actor, "unit_id", None), OrderAction.INTAKE,
-                    "", order.state, order.round, "", {"portal": True} if portal else {}, True,
-                ]],
-            )  # fmt: skip
-        audits.append(
-            audit_row(
-                action=AuditAction.CREATE,
-                obj=order,
-                after={"number": order.number, "channel": order.channel, "state": order.state},
-                actor=actor,
-                ip=ip,
-                note="citizen portal" if portal else "",
-            )
-        )
-        audit_rows_insert(audits, cursor=cursor)
-    return order, earlier
+            audit_rows_insert(audits, cursor=cursor)
+    if files:  # the attachments point at the history row
+        event = _event(
+            order, action=OrderAction.INTAKE, actor=actor, to_state=order.state, at=at,
+            data={"portal": True} if portal else None,
+        )  # fmt: skip
+        _save_attachments(order, files, actor=actor, event=event)
+    return order, caller.earlier
 
 
 @transaction.atomic
