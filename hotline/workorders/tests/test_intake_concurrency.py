@@ -132,6 +132,20 @@ def test_one_intake_sends_one_statement_per_table_it_writes(take: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_a_letter_without_phone_or_category_writes_no_profile(take: Any, people: Any) -> None:
+    first = take(channel="letter", citizen_phone="", citizen_name="", category=None)
+    second = take(channel="letter", citizen_phone="", citizen_name="", category=None)
+    assert int(second.number) == int(first.number) + 1
+    assert not Citizen.objects.exists()
+    for order in (first, second):
+        stored = WorkOrder.objects.get(pk=order.pk)
+        assert (stored.citizen_id, stored.category_id, stored.number) == (None, None, order.number)
+        assert OrderEvent.objects.filter(order=order, action="intake").count() == 1
+    assert AuditEvent.objects.filter(object_type="workorders.workorder", actor=people.li).count() == 2
+    assert not AuditEvent.objects.filter(object_type="citizens.citizen").exists()
+
+
+@pytest.mark.django_db
 def test_intake_statements_are_prepared_on_postgresql(take: Any) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("prepared statements are PostgreSQL's; SQLite caches compiled statements itself")
