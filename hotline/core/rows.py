@@ -15,7 +15,7 @@ services validate before writing, as they do for ``create()``).
 A service that writes several rows in one transaction sends them through one cursor of its own
 (``statement_cursor``, ``insert_through``). On PostgreSQL that cursor binds its parameters on the
 server and prepares each statement the first time it runs, so that a statement sent again — every
-intake sends the same six or seven — is neither parsed nor planned again (docs/performance.md).
+intake sends the same few — is neither parsed nor planned again (docs/performance.md).
 """
 
 from __future__ import annotations
