@@ -15,6 +15,7 @@ import functools
 import ipaddress
 import logging
 import multiprocessing
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from .sipswitch import CallMedia, Route, SipSwitch
 log = logging.getLogger(__name__)
 
 RECONCILE_S = 30.0
+SWITCH_INTERVAL_S = 0.0005
 T = TypeVar("T")
 
 
@@ -240,6 +242,7 @@ class SipRuntime:
         self.reconcile_s = reconcile_s
         self._tasks: list[asyncio.Task[Any]] = []
         self._archiver: concurrent.futures.ProcessPoolExecutor | None = None
+        self.loop_lag = {"samples": 0, "total_ms": 0.0, "max_ms": 0.0, "over_50ms": 0}
 
     async def archive(self, media: CallMedia) -> None:
         """A finished call's recordings to WAV files (in the archive's child process, so the
@@ -276,6 +279,10 @@ class SipRuntime:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        # The loop waits on rtpengine's replies one call step after another; the SIP thread, the
+        # recorder and the worker threads share the interpreter lock with it. A short switch
+        # interval lets the loop take the lock back soon after a reply arrives (5 ms by default).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         await self.ng.start()
         if not await self.ng.ping():
             raise RuntimeError("rtpengine did not answer a ping")
@@ -304,6 +311,7 @@ class SipRuntime:
         if found["orphans"]:
             log.info("deleted %d calls left in rtpengine by an earlier switch", found["orphans"])
         self._tasks.append(loop.create_task(self._reconcile_loop(), name="sip-reconcile"))
+        self._tasks.append(loop.create_task(self._watch_lag(), name="sip-loop-lag"))
         # render every prompt now (a couple of seconds, in a thread), not during the first calls
         if hasattr(self.prompts, "build_all"):
             self._tasks.append(loop.create_task(self._build_prompts(), name="sip-prompts"))
@@ -320,6 +328,20 @@ class SipRuntime:
         self.router.directory = directory
         if self.stack is not None:
             self.stack.set_policy(policy)
+
+    async def _watch_lag(self, every_s: float = 0.05) -> None:
+        """How late the loop runs what is due (the health line's ``loop_lag``): every call step
+        waits on it."""
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(every_s)
+            lag_ms = max(0.0, (loop.time() - start - every_s) * 1000)
+            self.loop_lag["samples"] += 1
+            self.loop_lag["total_ms"] += lag_ms
+            self.loop_lag["max_ms"] = max(self.loop_lag["max_ms"], lag_ms)
+            if lag_ms > 50:
+                self.loop_lag["over_50ms"] += 1
 
     async def _reconcile_loop(self) -> None:
         while True:
@@ -355,5 +377,9 @@ class SipRuntime:
             "registered": sum(len(v) for v in (self.stack.bindings if self.stack else {}).values()),
             "counters": {**self.switch.counters, **(self.stack.counters if self.stack else {})},
             "mixer": self.mixer.stats,
+            "loop_lag": {
+                **self.loop_lag,
+                "mean_ms": round(self.loop_lag["total_ms"] / max(1, self.loop_lag["samples"]), 2),
+            },
             "at": time.time(),
         }
