@@ -724,6 +724,17 @@ class Bench:
 
     # --- steps ---------------------------------------------------------------------------------
 
+    def _loop_lag(self, before: dict[str, Any]) -> dict[str, float]:
+        """How late the switch's loop ran what was due during the step (sampled every 50 ms)."""
+        now = self.switch.runtime.loop_lag
+        samples = now["samples"] - before["samples"]
+        total = now["total_ms"] - before["total_ms"]
+        return {
+            "mean": round(total / max(1, samples), 2),
+            "max_so_far": round(now["max_ms"], 1),
+            "over_50ms": now["over_50ms"] - before["over_50ms"],
+        }
+
     def run_step(self, step: Step) -> dict[str, Any]:
         from hotline.callcenter.models import CallRecord
         from hotline.telephony.models import Recording
@@ -732,6 +743,7 @@ class Bench:
         prefix = f"13{self.index:02d}"
         workdir = self.workdir / f"step{self.index:02d}-{step.ramp}-{step.value}"
         counters_before = dict(self.switch.runtime.switch.counters)
+        lag_before = dict(self.switch.runtime.loop_lag)
         ng_before = self.ng_stats()
         log_lines_before = self._log_lines()
         load_before = [round(x, 2) for x in os.getloadavg()]
@@ -850,6 +862,7 @@ class Bench:
             "recordings": {"pcaps": len(pcaps & set(answered)), "rows": len(rows)},
             "cpu": meter.summary(peak),
             "switch_counters": counters,
+            "loop_lag_ms": self._loop_lag(lag_before),
             "ng": self.ng_delta(ng_before),
             "rtpengine_ping_ms": meter.ping_summary(),
             "caller_exit_code": caller.process.returncode,

@@ -25,12 +25,35 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
+
 from hotline.workcalendar.engine import work_calendar
 
 from .choices import CalendarPeriod, Direction, ListKind
 from .records import CallerInfo
 
 CACHE_LIMIT = 20_000  # numbers kept per cache before it is emptied
+_SQL: dict[str, str] = {}
+
+
+def _sql(name: str) -> str:
+    """The directory's per-call queries, with the tables' names from the models."""
+    if not _SQL:
+        from hotline.citizens.models import Citizen
+        from hotline.orgs.models import Region
+
+        from .models import CallRecord
+
+        citizens, regions, calls = (m._meta.db_table for m in (Citizen, Region, CallRecord))
+        _SQL["region"] = (
+            f"SELECT r.path FROM {citizens} c JOIN {regions} r ON r.id = c.region_id "  # noqa: S608 - model tables
+            "WHERE c.phone = %s AND c.region_id IS NOT NULL ORDER BY c.updated_at DESC, c.id DESC LIMIT 1"
+        )
+        _SQL["history"] = (
+            f"SELECT agent_id, answered_at FROM {calls} WHERE caller = %s AND direction = %s "  # noqa: S608
+            "AND started_at >= %s AND started_at < %s ORDER BY started_at DESC LIMIT 20"
+        )
+    return _SQL[name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,18 +157,16 @@ class DjangoDirectory:
         return self._lists.get(number, [])
 
     def _region(self, number: str) -> str:
-        from hotline.citizens.models import Citizen
-
         now = self._clock()
         cached = self._regions.get(number)
         if cached is not None and now - cached[0] < self.profile_ttl_s:
             return cached[1]
-        path = (
-            Citizen.objects.filter(phone=number, region__isnull=False)
-            .order_by("-updated_at", "-id")
-            .values_list("region__path", flat=True)
-            .first()
-        )
+        # Plain SQL, built once: every call asks, and the ORM's query building cost more than the
+        # query itself (the switch's loop waits on it).
+        with connection.cursor() as cursor:
+            cursor.execute(_sql("region"), [number])
+            row = cursor.fetchone()
+        path = row[0] if row else ""
         parts = [p for p in (path or "").split("/") if p]
         code = parts[1] if len(parts) >= 2 else ""  # /city/district/street/…
         self._remember(self._regions, number, (now, code))
@@ -160,19 +181,14 @@ class DjangoDirectory:
         return self._window[1]
 
     def _history(self, number: str, at: datetime) -> tuple[int | None, bool]:
-        from .models import CallRecord
-
         since = at - timedelta(hours=self._window_hours())
         pending = self.recorder.recent_call(number) if self.recorder is not None else None
         if pending is not None and since <= pending.started_at < at and pending.agent_id is not None:
             return pending.agent_id, True
-        rows = list(
-            CallRecord.objects.filter(
-                caller=number, direction=Direction.INBOUND, started_at__gte=since, started_at__lt=at
-            )
-            .order_by("-started_at")
-            .values_list("agent_id", "answered_at")[:20]
-        )
+        adapt = connection.ops.adapt_datetimefield_value
+        with connection.cursor() as cursor:
+            cursor.execute(_sql("history"), [number, Direction.INBOUND.value, adapt(since), adapt(at)])
+            rows = cursor.fetchall()
         repeat = bool(rows) or (pending is not None and since <= pending.started_at < at)
         last_agent = next(
             (agent for agent, answered in rows if agent is not None and answered is not None), None

@@ -15,7 +15,6 @@ import functools
 import ipaddress
 import logging
 import multiprocessing
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,6 @@ from .sipswitch import CallMedia, Route, SipSwitch
 log = logging.getLogger(__name__)
 
 RECONCILE_S = 30.0
-SWITCH_INTERVAL_S = 0.0005
 T = TypeVar("T")
 
 
@@ -279,10 +277,6 @@ class SipRuntime:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        # The loop waits on rtpengine's replies one call step after another; the SIP thread, the
-        # recorder and the worker threads share the interpreter lock with it. A short switch
-        # interval lets the loop take the lock back soon after a reply arrives (5 ms by default).
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
         await self.ng.start()
         if not await self.ng.ping():
             raise RuntimeError("rtpengine did not answer a ping")
