@@ -9,7 +9,7 @@ PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
 .PHONY: run setup demo makemessages test test-sqlite test-postgres lint fmt vendor messages lock services-stop clean \
-	bench-workorders bench-acd bench-sip
+	bench-workorders bench-acd bench-sip bench-mixer
 
 ## run: set up everything and start every process with demo data (SQLite, in-process layers)
 run: setup demo
@@ -89,6 +89,11 @@ bench-acd: $(VENV)/.installed
 ## two minutes) -> bench/results/sip.json
 bench-sip: $(VENV)/.installed messages
 	$(PY) bench/sip.py $(BENCH_ARGS)
+
+## bench-mixer: the switch's audio mixer alone: CPU and tick overruns for 10 to 100 rooms of three
+## (about 4 minutes) -> bench/results/mixer.json
+bench-mixer: $(VENV)/.installed
+	$(PY) bench/mixer.py $(BENCH_ARGS)
 
 fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

@@ -104,6 +104,31 @@ def store_conversation(
     )
 
 
+def conversation_report(media: CallMedia, archived: Archived) -> dict[str, Any] | None:
+    """The fields of the conversation's ``Recording`` row (None when the call was not recorded)."""
+    if not archived.conversation:
+        return None
+    return {
+        "call_id": media.call_id,
+        "path": archived.conversation,
+        "sha256": archived.sha256,
+        "seconds": archived.seconds,
+        "size_bytes": archived.size_bytes,
+        "started_at": media.started_at,
+        "ended_at": media.ended_at,
+        "caller": media.caller,
+        "called": media.called,
+        "trunk": media.trunk,
+    }
+
+
+def store_reports(reports: list[dict[str, Any]]) -> int:
+    """Many conversations' rows at once (database: a worker thread)."""
+    from .recordings import recordings_store_many
+
+    return recordings_store_many(reports)
+
+
 def archive_call(
     media: CallMedia,
     *,

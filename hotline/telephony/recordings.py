@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -187,6 +187,45 @@ def recording_store(
     except IntegrityError:  # the same report, written by another thread a moment ago
         return Recording.objects.get(call_id=call_id, path=path)
     return row
+
+
+def recordings_store_many(reports: Sequence[Mapping[str, Any]]) -> int:
+    """``recording_store`` for many reports at once (the switch sends them in batches): one read of
+    the calls' facts, one insert (a report already stored is skipped), then the facts once more for
+    call records written in between. Returns how many reports were given."""
+    rows: list[Recording] = []
+    for report in reports:
+        recording_file(str(report["path"]))
+        digest = str(report.get("sha256") or "").strip().lower()
+        call_id = str(report.get("call_id") or "")
+        if not call_id or len(call_id) > 64 or not SHA256.match(digest):
+            raise ValidationFailed("Some fields are not valid.", fields={"call_id": [call_id[:64]]})
+        rows.append(
+            Recording(
+                call_id=call_id,
+                path=str(report["path"]),
+                sha256=digest,
+                seconds=max(0.0, float(report.get("seconds") or 0.0)),
+                size_bytes=max(0, int(report.get("size_bytes") or 0)),
+                started_at=report["started_at"],
+                ended_at=report["ended_at"],
+                caller=str(report.get("caller") or "")[:32],
+                called=str(report.get("called") or "")[:32],
+                trunk=str(report.get("trunk") or "")[:64],
+            )
+        )
+    if not rows:
+        return 0
+    call_ids = [row.call_id for row in rows]
+    facts = _call_facts(call_ids)
+    for row in rows:
+        fact = facts.get(row.call_id)
+        if fact is not None:
+            row.agent_id, row.agent_name = fact.agent_id, fact.agent_name
+            row.queue, row.order_number = fact.queue[:32], fact.order_number[:32]
+    Recording.objects.bulk_create(rows, ignore_conflicts=True)
+    recordings_attach_calls(call_ids)
+    return len(rows)
 
 
 def recordings_attach_calls(call_ids: Iterable[str]) -> int:

@@ -35,6 +35,7 @@ from .sipswitch import CallMedia, Route, SipSwitch
 log = logging.getLogger(__name__)
 
 RECONCILE_S = 30.0
+REPORT_BATCH_S = 0.5  # recording rows wait this long to be written together
 T = TypeVar("T")
 
 
@@ -240,12 +241,14 @@ class SipRuntime:
         self.reconcile_s = reconcile_s
         self._tasks: list[asyncio.Task[Any]] = []
         self._archiver: concurrent.futures.ProcessPoolExecutor | None = None
+        self._reports: list[dict[str, Any]] = []
+        self._report_flush: asyncio.TimerHandle | None = None
         self.loop_lag = {"samples": 0, "total_ms": 0.0, "max_ms": 0.0, "over_50ms": 0}
 
     async def archive(self, media: CallMedia) -> None:
         """A finished call's recordings to WAV files (in the archive's child process, so the
         conversion never holds this process's interpreter lock) and its row (a worker thread)."""
-        from .archive import convert_call, store_conversation
+        from .archive import conversation_report, convert_call
 
         convert = functools.partial(
             convert_call,
@@ -254,7 +257,31 @@ class SipRuntime:
             recording_dir=Path(settings.HOTLINE_RECORDING_DIR),
         )
         archived = await asyncio.get_running_loop().run_in_executor(self._archiver_pool(), convert)
-        await in_thread(store_conversation, media, archived)
+        report = conversation_report(media, archived)
+        if report is None:
+            return
+        # rows are written in batches: one database job for the calls of the last half second
+        self._reports.append(report)
+        if self._report_flush is None:
+            self._report_flush = asyncio.get_running_loop().call_later(
+                REPORT_BATCH_S, lambda: self._tasks_add(self._store_reports())
+            )
+
+    async def _store_reports(self) -> None:
+        self._report_flush = None
+        reports, self._reports = self._reports, []
+        if reports:
+            from .archive import store_reports
+
+            try:
+                await in_thread(store_reports, reports)
+            except Exception:
+                log.exception("storing %d recordings", len(reports))
+
+    def _tasks_add(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
 
     def _archiver_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._archiver is None:
@@ -352,6 +379,9 @@ class SipRuntime:
             task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._report_flush is not None:
+            self._report_flush.cancel()
+        await self._store_reports()  # the recordings waiting for their batch
         if self.stack is not None:
             self.stack.stop()
         if self.dtmf is not None:

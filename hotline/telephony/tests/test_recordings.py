@@ -538,3 +538,37 @@ def test_desk_list_has_a_player_for_voicemails(people: Any, recording_dir: Path)
     text = as_user(people.li).get(reverse("callcenter:desk_callbacks")).content.decode()
     assert f'src="{reverse("callcenter:voicemail_audio", args=[vm.pk])}"' in text
     assert 'data-testid="voicemail-audio"' in text
+
+
+def test_many_reports_are_stored_in_one_go_and_a_repeated_one_once(people: Any, recording_dir: Path) -> None:
+    from hotline.telephony.recordings import recordings_store_many
+
+    first = store(recording_dir, call_id="call-1")
+    call_record("call-2", people.li)
+    path2 = "2026/11/21/call-2.wav"
+    digest2, _content = write_wav(recording_dir, path2)
+    base = {
+        "started_at": T0,
+        "ended_at": T0 + timedelta(minutes=1),
+        "caller": "13812345678",
+        "called": "12345",
+    }
+    reports = [
+        {
+            **base,
+            "call_id": "call-1",
+            "path": first.path,
+            "sha256": first.sha256,
+            "seconds": 9.0,
+            "trunk": "",
+        },
+        {**base, "call_id": "call-2", "path": path2, "sha256": digest2, "trunk": "LOCAL"},
+    ]
+    assert recordings_store_many(reports) == 2
+    assert Recording.objects.count() == 2
+    assert Recording.objects.get(call_id="call-1").seconds == first.seconds  # the first report stands
+    second = Recording.objects.get(call_id="call-2")
+    assert (second.agent_id, second.queue, second.trunk) == (people.li.pk, "GENERAL", "LOCAL")
+    with pytest.raises(RecordingPathError):
+        recordings_store_many([{**reports[1], "call_id": "call-3", "path": "../x.wav"}])
+    assert Recording.objects.count() == 2
