@@ -20,7 +20,7 @@ Two ramps, each stopping at its first step with a failed call:
   is the last step without a failure, and the answer time (INVITE → 200 OK at the caller) at 200
   concurrent calls is ``answer_ms_p95_200_concurrent``;
 - set-up rate: 20, 40, 60 … new calls a second for ``--rate-step-s`` seconds, short calls through a
-  short prompt (``transferring``) and the queue; ``setup_cps_zero_fail``.
+  short prompt (the centre's own ``bench_hello``, "您好。") and the queue; ``setup_cps_zero_fail``.
 
 A call fails when sipp's caller fails it (an unexpected message, a timeout, no 200), when its
 call record is not ``answered``, when the agents' sipp did not complete it, or when a bridged call
@@ -71,6 +71,7 @@ from bench._common import (  # noqa: E402
 TARGETS = {"max_concurrent_calls_zero_fail": ">= 300", "setup_cps_zero_fail": ">= 40"}
 HOTLINE = "12345"  # welcome prompt → queue
 SHORT_LINE = "12346"  # a short prompt → queue (the set-up rate ramp)
+SHORT_PROMPT = "bench_hello"  # the centre's own prompt: "您好。" (about a second)
 QUEUE = "GENERAL"
 RING_TIMEOUT_S = 10
 WRAP_UP_S = 1
@@ -481,7 +482,7 @@ WELCOME_FLOW = {
 SHORT_FLOW = {
     "start": "hello",
     "nodes": {
-        "hello": {"type": "play", "prompts": ["transferring"], "next": "queue"},
+        "hello": {"type": "play", "prompts": [SHORT_PROMPT], "next": "queue"},
         "queue": {"type": "queue", "queue": QUEUE},
     },
 }
@@ -508,6 +509,9 @@ def build_centre(*, agents: int, phones_port: int) -> list[tuple[int, str]]:
         ),
     )
     welcome = services.flow_save(actor=None, code="WELCOME", name="欢迎语转人工", definition=WELCOME_FLOW)
+    from hotline.telephony.models import Prompt
+
+    Prompt.objects.create(name=SHORT_PROMPT, text="您好。")
     short = services.flow_save(actor=None, code="SHORT", name="简短提示转人工", definition=SHORT_FLOW)
     services.hotline_number_save(actor=None, number=HOTLINE, name="12345 热线", flow=welcome)
     services.hotline_number_save(actor=None, number=SHORT_LINE, name="压测短流程", flow=short)
@@ -604,7 +608,7 @@ class Bench:
         self.welcome_s = float(self.switch.welcome_s)
         from hotline.telephony.prompts import duration_s
 
-        self.short_s = float(duration_s(prompts.file_for(("transferring",))))
+        self.short_s = float(duration_s(prompts.file_for((SHORT_PROMPT,))))
         centre = self.switch.service.centre
 
         def login() -> int:
@@ -1018,9 +1022,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--ramp-cps", type=float, default=10.0, help="lowest call rate of the concurrency ramp"
     )
-    parser.add_argument("--max-cps", type=int, default=120, help="the set-up rate ramp goes up to this")
+    parser.add_argument("--max-cps", type=int, default=80, help="the set-up rate ramp goes up to this")
     parser.add_argument("--cps-steps", type=_ints, default=None, help="set-up rate steps, e.g. 20,40,60")
-    parser.add_argument("--short-talk-s", type=float, default=2.0, help="talk in the set-up rate ramp")
+    parser.add_argument("--short-talk-s", type=float, default=1.0, help="talk in the set-up rate ramp")
     parser.add_argument("--rate-step-s", type=float, default=20.0, help="seconds of new calls per rate step")
     parser.add_argument("--agents", type=int, default=None, help="agents (default: the largest step + 60)")
     parser.add_argument("--ramps", default="concurrency,rate", help="comma-separated: concurrency, rate")
@@ -1032,12 +1036,11 @@ def parse_args() -> argparse.Namespace:
         args.cps_steps = args.cps_steps or [5, 10]
         args.talk_s = 5.0 if args.talk_s == 20.0 else args.talk_s
         args.rate_step_s = 8.0 if args.rate_step_s == 20.0 else args.rate_step_s
-        args.short_talk_s = 1.0 if args.short_talk_s == 2.0 else args.short_talk_s
         args.out = args.out or str(Path(tempfile.gettempdir()) / "hotline-sip-quick.json")
     args.steps = [
         s for s in (args.steps or range(100, args.max_concurrent + 1, 100)) if s <= args.max_concurrent
     ]
-    args.cps_steps = [s for s in (args.cps_steps or range(20, args.max_cps + 1, 20)) if s <= args.max_cps]
+    args.cps_steps = [s for s in (args.cps_steps or range(10, args.max_cps + 1, 10)) if s <= args.max_cps]
     # agents for the largest concurrency, and for the busiest rate step (ring, talk and wrap-up)
     busy_at_rate = max(args.cps_steps, default=0) * (RING_S + args.short_talk_s + WRAP_UP_S + 1.5)
     args.agents = args.agents or int(max(max(args.steps, default=0), busy_at_rate) + 60)
