@@ -145,6 +145,11 @@ class _SipThread:
         from sippy.SipTransactionManager import SipTransactionManager
         from sippy.SipWWWAuthenticate import SipWWWAuthenticate
         from sippy.UA import UA
+        from sippy.Udp_server import Udp_server_opts
+
+        # One sender and one receiver thread (sippy starts three of each): fewer threads to share
+        # the interpreter lock with the loop, and responses leave in the order they were made.
+        Udp_server_opts.nworkers = 1
 
         self.sippy = {
             "ED2": ED2,
