@@ -5,9 +5,9 @@ caller — and the conversation gets its ``Recording`` row. The pcap is removed 
 stays in the spool when the conversion fails, so nothing is lost and it can be tried again.
 
 The conversion (``convert_call``) needs no database and runs in a child process of the switch
-(``SipRuntime``), so its Python work never holds the switch's interpreter lock; the row is then
-written on a worker thread (``store_conversation``). ``archive_call`` does both in the calling
-thread. Paths stored in the database are relative to ``HOTLINE_RECORDING_DIR``.
+(``SipRuntime``), so its Python work never holds the switch's interpreter lock; the rows are then
+written in batches on a worker thread (``conversation_report``, ``store_reports``). Paths stored
+in the database are relative to ``HOTLINE_RECORDING_DIR``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 import wave
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,35 +75,6 @@ def warm() -> bool:
     return bool(pcap_to_wav)
 
 
-def default_store(**fields: Any) -> None:
-    """The row, then its call's facts once more: the call record may have been written between
-    the row's read of it and its insert (the recorder fills rows written before it, not during)."""
-    from .recordings import recording_store, recordings_attach_calls
-
-    recording_store(**fields)
-    recordings_attach_calls([fields["call_id"]])
-
-
-def store_conversation(
-    media: CallMedia, archived: Archived, store: Callable[..., Any] = default_store
-) -> None:
-    """The conversation's ``Recording`` row (database: a worker thread)."""
-    if not archived.conversation:
-        return
-    store(
-        call_id=media.call_id,
-        path=archived.conversation,
-        sha256=archived.sha256,
-        seconds=archived.seconds,
-        size_bytes=archived.size_bytes,
-        started_at=media.started_at,
-        ended_at=media.ended_at,
-        caller=media.caller,
-        called=media.called,
-        trunk=media.trunk,
-    )
-
-
 def conversation_report(media: CallMedia, archived: Archived) -> dict[str, Any] | None:
     """The fields of the conversation's ``Recording`` row (None when the call was not recorded)."""
     if not archived.conversation:
@@ -127,20 +98,6 @@ def store_reports(reports: list[dict[str, Any]]) -> int:
     from .recordings import recordings_store_many
 
     return recordings_store_many(reports)
-
-
-def archive_call(
-    media: CallMedia,
-    *,
-    spool_dir: Path,
-    recording_dir: Path,
-    store: Callable[..., Any] = default_store,
-    wait_s: float = SPOOL_WAIT_S,
-) -> Archived:
-    """``convert_call`` then ``store_conversation``, in the calling thread."""
-    archived = convert_call(media, spool_dir=spool_dir, recording_dir=recording_dir, wait_s=wait_s)
-    store_conversation(media, archived, store)
-    return archived
 
 
 def convert_call(
