@@ -28,6 +28,7 @@ urlpatterns = [
     path("orders/export/", include("hotline.workorders.export_urls")),
     path("orders/", include("hotline.workorders.urls")),
     path("portal/", include("hotline.portal.urls")),
+    path("reports/", include("hotline.reports.urls")),
     path("telephony/", include("hotline.telephony.urls")),
     path("", include("hotline.core.urls")),
 ]

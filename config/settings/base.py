@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "hotline.portal",
     "hotline.telephony",
     "hotline.callcenter",
+    "hotline.reports",
 ]
 
 MIDDLEWARE = [

@@ -124,6 +124,16 @@ CALLCENTER_ADMIN = CALLCENTER_CONFIG_READ | {
     )
 }  # fmt: skip
 
+# Reports (统计报表) and the assessment (考核): leaders and the centre read them all; department
+# managers see their own unit's figures (scope-checked); the scheme's weights are an admin setting.
+REPORTS_READ = frozenset({"reports.view_reports", "reports.export_reports"})
+REPORTS_LEADER = REPORTS_READ | {"reports.view_dashboard", "reports.view_assessment"}
+REPORTS_ADMIN = REPORTS_LEADER | {
+    f"reports.{verb}_{model}"
+    for verb in ("view", "add", "change", "delete")
+    for model in ("assessmentscheme", "reportrecipient")
+}
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.AGENT: READ_REFERENCE | CITIZEN_DESK | ORDER_DESK | CALLCENTER_AGENT,
     Role.SUPERVISOR: READ_REFERENCE
@@ -131,16 +141,25 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     | ORDER_DESK
     | CALLCENTER_SUPERVISOR
     | RECORDINGS
+    | REPORTS_LEADER
     | {"accounts.view_user", "workorders.supervise_workorder"},
     # Dispatchers and revisit staff sit at seats: they call citizens back from the revisit queue.
     Role.DISPATCHER: READ_REFERENCE
     | CITIZEN_DESK
     | ORDER_CENTRE
+    | REPORTS_READ
     | {"accounts.view_user", "callcenter.take_calls"},
     Role.HANDLER: READ_REFERENCE | ORDER_UNIT,
     # A department manager manages the accounts of their own unit (scope-checked).
-    Role.UNIT_MANAGER: READ_REFERENCE | MANAGE_USERS | ORDER_UNIT,
-    Role.LEADER: READ_REFERENCE | ORDER_LEADER | {"accounts.view_user", "citizens.view_citizen"},
+    Role.UNIT_MANAGER: READ_REFERENCE
+    | MANAGE_USERS
+    | ORDER_UNIT
+    | REPORTS_READ
+    | {"reports.view_assessment"},
+    Role.LEADER: READ_REFERENCE
+    | ORDER_LEADER
+    | REPORTS_LEADER
+    | {"accounts.view_user", "citizens.view_citizen", "callcenter.view_all_stats"},
     Role.ADMIN: READ_REFERENCE
     | ORDER_VIEW
     | MANAGE_ORGS
@@ -150,6 +169,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     | CALLCENTER_ADMIN
     | TELEPHONY_ADMIN
     | RECORDINGS
+    | REPORTS_ADMIN
     | {"citizens.view_citizen", "audit.view_auditevent", "accounts.view_apitoken"},
 }
 
