@@ -109,7 +109,7 @@ def _rows(table: Table) -> list[tuple[Row, bool]]:
     return rows
 
 
-def _label_header(table: Table) -> str:
+def label_heading(table: Table) -> str:
     """The heading of the rows' label column: what the rows are (units, regions, hours …)."""
     labels = {
         "unit": _("Unit"),
@@ -125,6 +125,15 @@ def _label_header(table: Table) -> str:
         "agent": _("Agent"),
     }
     return labels.get(str(table.params.get("by") or ""), _("Item"))
+
+
+def value_columns(table: Table) -> tuple[str, list[Column]]:
+    """The heading of the rows' labels and the columns of values: a leading ``label`` column names
+    the labels and holds no values of its own."""
+    columns = list(table.columns)
+    if columns and columns[0].key == "label":
+        return str(columns[0].label), columns[1:]
+    return label_heading(table), columns
 
 
 # --- Excel ---------------------------------------------------------------------------------------------
@@ -174,11 +183,12 @@ def tables_xlsx(tables: Sequence[Table], *, user: Any = None, now: datetime | No
     made = made_at_label(now)
     for table in tables:
         sheet = workbook.create_sheet(_sheet_title(str(table.title), used))
-        width = len(table.columns) + 1
+        heading, columns = value_columns(table)
+        width = len(columns) + 1
         sheet.cell(row=1, column=1, value=str(table.title)).font = Font(bold=True, size=14)
         sheet.cell(row=2, column=1, value=" · ".join(p for p in (range_label(table), made) if p))
         header_row = 4
-        headers = [_label_header(table), *(str(c.label) for c in table.columns)]
+        headers = [heading, *(str(c.label) for c in columns)]
         for index, text in enumerate(headers, start=1):
             cell = sheet.cell(row=header_row, column=index, value=text)
             cell.font = header_font
@@ -192,7 +202,7 @@ def tables_xlsx(tables: Sequence[Table], *, user: Any = None, now: datetime | No
             label = sheet.cell(row=line, column=1, value=str(row.label))
             label.alignment = Alignment(indent=min(row.level, 15))
             label.border = border
-            for index, column in enumerate(table.columns, start=2):
+            for index, column in enumerate(columns, start=2):
                 value = row.values.get(column.key)
                 cell = sheet.cell(row=line, column=index, value=_xlsx_value(column, value))
                 cell.border = border
@@ -208,7 +218,7 @@ def tables_xlsx(tables: Sequence[Table], *, user: Any = None, now: datetime | No
         sheet.column_dimensions["A"].width = max(
             12, min(40, max((len(str(r.label)) * 2 + 2 * r.level for r, _t in _rows(table)), default=12))
         )
-        for index, column in enumerate(table.columns, start=2):
+        for index, column in enumerate(columns, start=2):
             sheet.column_dimensions[get_column_letter(index)].width = max(
                 10, min(24, len(str(column.label)) * 2)
             )
@@ -262,7 +272,8 @@ def tables_pdf(tables: Sequence[Table], *, user: Any = None, now: datetime | Non
             story.append(PageBreak())
         story.append(Paragraph(escape(str(table.title)), title_style))
         story.append(Paragraph(escape(" · ".join(p for p in (range_label(table), made) if p)), meta_style))
-        count = len(table.columns)
+        heading, columns = value_columns(table)
+        count = len(columns)
         size = 9.0 if count <= 8 else 8.0 if count <= 12 else 7.0 if count <= 16 else 6.0
         cell = ParagraphStyle("cell", fontName=body_font, fontSize=size, leading=size * 1.3, wordWrap="CJK")
         number_style = ParagraphStyle("num", parent=cell, alignment=TA_RIGHT)
@@ -270,8 +281,7 @@ def tables_pdf(tables: Sequence[Table], *, user: Any = None, now: datetime | Non
         label_width = min(60 * mm, max(30 * mm, usable * 0.2))
         other = (usable - label_width) / max(count, 1)
         data: list[list[Any]] = [
-            [Paragraph(escape(_label_header(table)), head)]
-            + [Paragraph(escape(str(c.label)), head) for c in table.columns]
+            [Paragraph(escape(heading), head)] + [Paragraph(escape(str(c.label)), head) for c in columns]
         ]
         commands: list[tuple[Any, ...]] = [
             ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#808080")),
@@ -291,7 +301,7 @@ def tables_pdf(tables: Sequence[Table], *, user: Any = None, now: datetime | Non
             if row.level:
                 label_style = ParagraphStyle("indented", parent=style, leftIndent=min(row.level, 6) * size)
             line = [Paragraph(escape(str(row.label)), label_style)]
-            for column in table.columns:
+            for column in columns:
                 text = format_value(column.kind, row.values.get(column.key))
                 line.append(Paragraph(escape(text), style if column.kind == "text" else numbers))
             data.append(line)
