@@ -296,6 +296,8 @@ class _Dim:
     rows: list[tuple[Any, str, int]] = field(default_factory=list)
     members: dict[Any, set[Any]] = field(default_factory=dict)
     remainder_label: str = ""
+    # the members of a key that is not a row (a sub-unit, a level-2 category of the summary table)
+    node: Callable[[Any], set[Any]] | None = None
 
     def add(self, key: Any, label: str, members: Iterable[Any], level: int = 0) -> None:
         self.rows.append((key, label, level))
@@ -334,13 +336,18 @@ class _Dim:
         if key is None:
             every = set().union(*self.members.values()) if self.members else set()
             return ~Q(**{f"{name}__in": sorted(every, key=str)})
-        if key not in self.members:
+        if key in self.members:
+            members = self.members[key]
+        elif self.node is not None:
+            members = self.node(key)
+        else:
             raise KeyError(key)
-        return Q(**{f"{name}__in": sorted(self.members[key], key=str)})
+        return Q(**{f"{name}__in": sorted(members, key=str)})
 
 
 def _unit_dim(units: _Tree, ids: Sequence[int], *, rollup: bool, remainder: str) -> _Dim:
     dim = _Dim("unit", "unit", remainder_label=remainder)
+    dim.node = (lambda pk: units.subtree(int(pk))) if rollup else (lambda pk: {int(pk)})
     for pk in ids:
         dim.add(pk, units.label[pk], units.subtree(pk) if rollup else {pk})
     return dim
@@ -363,6 +370,7 @@ def _dimension(by: str, filters: ReportFilter, *, rollup: bool = True, start: da
     if by == "region":
         regions = _regions()
         dim = _Dim("region", "region", remainder_label=str(_("No region, or above the rows' level")))
+        dim.node = lambda pk: regions.subtree(int(pk))
         if filters.region is not None:
             ids = regions.children.get(filters.region, [])
         else:  # the districts: the children of the city (or of every top region)
@@ -373,6 +381,7 @@ def _dimension(by: str, filters: ReportFilter, *, rollup: bool = True, start: da
     if by == "category":
         categories = _categories()
         dim = _Dim("category", "category", remainder_label=str(_("No category, or above the rows' level")))
+        dim.node = lambda pk: categories.subtree(int(pk))
         for pk in categories.children.get(filters.category, []):
             dim.add(pk, categories.label[pk], categories.subtree(pk))
         return dim
@@ -399,6 +408,18 @@ def _dimension(by: str, filters: ReportFilter, *, rollup: bool = True, start: da
             dim.add(day, day.isoformat(), {day})
         return dim
     raise ValueError(f"unknown dimension: {by}")
+
+
+DIMENSION_LABELS: dict[str, Any] = {
+    "unit": _("Unit"),
+    "region": _("Region"),
+    "category": _("Category"),
+    "type": _("Request type"),
+    "channel": _("Channel"),
+    "hour": _("Hour"),
+    "day": _("Date"),
+    "total": "",
+}
 
 
 def _days(start: datetime, end: datetime) -> list[date]:
@@ -532,7 +553,7 @@ def order_measures(
     per_row, total = _counts(names, dim, start=start, end=end, user=user, filters=filters)
     return Table(
         title=_("Work-order measures"),
-        columns=[Column("label", _("Name"), "text"), *_columns(names)],
+        columns=[Column("label", DIMENSION_LABELS[by], "text"), *_columns(names)],
         rows=_table_rows(dim, names, per_row),
         total=Row("", str(_("Total")), _values(names, total)),
         params={"start": start, "end": end, "by": by, "filters": filters, "rollup": rollup},
@@ -758,7 +779,8 @@ def volume(
         )
         for key, label, level in dim.rows
     ]
-    if any(any(r.get(None, {}).values()) for r in (now_rows, prev_rows, last_rows)):
+    # (a report per day has no remainder: the other periods' days beyond its length are in the total)
+    if by != "day" and any(any(r.get(None, {}).values()) for r in (now_rows, prev_rows, last_rows)):
         rows.append(
             Row(None, dim.remainder_label, values(None, now_rows.get(None, {}), prev_rows.get(None, {}),
                                                  last_rows.get(None, {})))
@@ -766,7 +788,7 @@ def volume(
     return Table(
         title=_("Volume"),
         columns=[
-            Column("label", _("Name"), "text"),
+            Column("label", DIMENSION_LABELS[by], "text"),
             Column("count", _("Received"), "int", "received"),
             Column("previous", _("Previous period"), "int"),
             Column("previous_change", _("Change on the previous period"), "change"),
