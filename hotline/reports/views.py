@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_safe
 
 from hotline.accounts.scope import DataScope
@@ -688,18 +688,30 @@ class Drill:
 
 
 def _key_value(by: str, key: str) -> Any:
+    """The row's key as the report has it; a key that names nothing is a 400 ``unknown_key``."""
+    from hotline.orgs.models import Region
+    from hotline.taxonomy.models import Category
+    from hotline.workorders.choices import Channel
+
     if key == REMAINDER_KEY:
         return None
+    unknown = BadParameter(
+        _("Unknown row."), code="unknown_key", fields={"key": [_("No such row in this report.")]}
+    )
+    value: Any = key
     try:
         if by in ("unit", "region", "category", "type", "hour"):
-            return int(key)
-        if by == "day":
-            return date.fromisoformat(key)
+            value = int(key)
+        elif by == "day":
+            value = date.fromisoformat(key)
     except ValueError:
-        raise BadParameter(
-            _("Unknown row."), code="unknown_key", fields={"key": [_("Unknown row.")]}
-        ) from None
-    return key
+        raise unknown from None
+    models: dict[str, Any] = {"unit": Unit, "region": Region, "category": Category, "type": RequestType}
+    if by in models and not models[by].objects.filter(pk=value).exists():
+        raise unknown
+    if (by == "hour" and not 0 <= value <= 23) or (by == "channel" and value not in Channel.values):
+        raise unknown
+    return value
 
 
 def _tree_parent(by: str, value: Any) -> int | None:
@@ -909,24 +921,26 @@ def dashboard_figures_shared(user: Any) -> dict[str, Any]:
 
 
 def _dashboard_texts() -> dict[str, str]:
+    # The context keeps these apart from the same English words elsewhere ("Dispatched" is a time
+    # on the order pages, "Answered" a unit's answer there; here they are today's counts).
     return {
-        "intake": _("Taken today"),
-        "dispatched": _("Dispatched"),
-        "handling": _("In hand"),
-        "completed": _("Completed"),
-        "offered": _("Calls offered"),
-        "answered": _("Answered"),
-        "connection_rate": _("Connection rate"),
-        "service_level": _("Service level"),
-        "waiting": _("Waiting now"),
-        "regions": _("Regions"),
-        "categories": _("Hot categories"),
-        "hours": _("Calls per hour"),
-        "calls": _("Calls"),
-        "calls_answered": _("Answered"),
-        "orders": _("Orders"),
-        "updated": _("Updated %(time)s"),
-        "offline": _("Live connection down: refreshing every minute."),
+        "intake": pgettext("dashboard", "Taken today"),
+        "dispatched": pgettext("dashboard", "Dispatched"),
+        "handling": pgettext("dashboard", "In hand"),
+        "completed": pgettext("dashboard", "Completed"),
+        "offered": pgettext("dashboard", "Calls offered"),
+        "answered": pgettext("dashboard", "Calls answered"),
+        "connection_rate": pgettext("dashboard", "Connection rate"),
+        "service_level": pgettext("dashboard", "Service level"),
+        "waiting": pgettext("dashboard", "Waiting now"),
+        "regions": pgettext("dashboard", "Districts"),
+        "categories": pgettext("dashboard", "Hot categories"),
+        "hours": pgettext("dashboard", "Calls per hour"),
+        "calls": pgettext("dashboard", "Calls"),
+        "calls_answered": pgettext("dashboard", "Calls answered"),
+        "orders": pgettext("dashboard", "Orders"),
+        "updated": pgettext("dashboard", "Updated %(time)s"),
+        "offline": pgettext("dashboard", "Live connection down: refreshing every minute."),
         "none": "—",
     }
 

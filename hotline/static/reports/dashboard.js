@@ -54,11 +54,14 @@
 
   // --- painting ------------------------------------------------------------------------------------
 
+  var painted = false;
+
   function paintFigures(data) {
     root.querySelectorAll("[data-fig]").forEach(function (el) {
       var text = format(get(data, el.getAttribute("data-fig")), el.getAttribute("data-kind"));
-      if (el.textContent !== text) {
+      if (el.textContent.trim() !== text) {
         el.textContent = text;
+        if (!painted) return; // the first figures: nothing changed yet
         el.classList.remove("db-changed");
         void el.offsetWidth; // restart the highlight
         el.classList.add("db-changed");
@@ -178,6 +181,7 @@
   function paint(data) {
     if (!data) return;
     paintFigures(data);
+    painted = true;
     var o = data.orders || {};
     paintBar("regions", pairs(o.regions || o.region_ranking), null);
     paintBar("categories", pairs(o.categories || o.hot_categories), chartColors().bar2);
