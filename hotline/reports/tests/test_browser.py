@@ -212,6 +212,12 @@ def test_leader_watches_the_dashboard_live_and_drills_into_the_assessment(
             page.locator("[data-testid=drill-order]").first.click()
         assert "/orders/" in page.url
 
+        # --- volume: the chart of this period against the previous one and last year --------------
+        session.goto("/reports/volume/?by=region")
+        page.wait_for_selector("[data-testid=report-chart][data-rendered] canvas")
+        assert page.get_attribute("[data-testid=report-chart]", "data-rendered") == "2"  # 东区, 西区
+        session.screenshot("reports_volume")
+
         # --- the wall screen: dark, no navigation, the same figures ----------------------------------
         session.goto("/reports/dashboard/?wall=1")
         page.wait_for_selector("[data-testid=chart-regions][data-rendered] canvas")
