@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import connections, transaction
 
 from hotline.core.events import publish_many_now
@@ -31,10 +32,12 @@ class Throttle:
         self,
         send: Callable[[], None],
         *,
+        send_later: Callable[[], None] | None = None,
         interval: float = THROTTLE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.send = send
+        self.send_later = send_later or send  # the trailing send, from the timer's thread
         self.interval = interval
         self.clock = clock
         self._lock = threading.Lock()
@@ -66,7 +69,7 @@ class Throttle:
             self._timer = None
             self._last = self.clock()
         try:
-            self.send()
+            self.send_later()
         finally:
             connections.close_all()  # this thread's own connections (the embedded layer writes a row)
 
@@ -83,7 +86,20 @@ def _send() -> None:
     publish_many_now([(GROUP, dict(EVENT))])
 
 
-_throttle = Throttle(_send)
+def _send_from_thread() -> None:
+    """The trailing event, sent from the timer's thread. An in-memory layer belongs to its
+    process's event loop, which this thread must not touch: the event goes through the
+    ``LiveEvent`` table, which the web process relays (as from any process without sockets)."""
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        from hotline.core.models import LiveEvent
+
+        LiveEvent.objects.create(group=GROUP, payload=dict(EVENT))
+        return
+    _send()
+
+
+_throttle = Throttle(_send, send_later=_send_from_thread)
 
 
 def orders_changed() -> None:

@@ -422,6 +422,20 @@ def test_the_throttle_sends_at_most_once_per_interval_and_never_drops_the_last()
     throttle.cancel()
 
 
+def test_the_trailing_event_goes_through_the_table_on_the_embedded_layer(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from channels.layers import InMemoryChannelLayer
+
+    from hotline.core.models import LiveEvent
+
+    monkeypatch.setattr(live, "get_channel_layer", InMemoryChannelLayer)  # the embedded default
+    live._send_from_thread()
+    assert list(LiveEvent.objects.values_list("group", "payload")) == [
+        ("reports.live", {"type": "reports.orders"})
+    ]
+
+
 # --- API ------------------------------------------------------------------------------------------------
 
 
