@@ -61,9 +61,19 @@ BATCH_HOURS = 24
 MARK = "calls"
 
 
+_HOURS: dict[int, datetime] = {}
+
+
 def floor_hour(at: datetime) -> datetime:
     """The start of the hour that contains ``at`` (in UTC; the centre's hours are the same)."""
-    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    # called for every record of a batch: an hour's start is made once and looked up by its number
+    number = int(at.timestamp() // 3600)
+    hour = _HOURS.get(number)
+    if hour is None:
+        if len(_HOURS) > 100_000:
+            _HOURS.clear()
+        hour = _HOURS[number] = datetime.fromtimestamp(number * 3600, UTC)
+    return hour
 
 
 def ceil_hour(at: datetime) -> datetime:
@@ -91,6 +101,8 @@ def hours_of(start: datetime, end: datetime) -> list[datetime]:
 
 
 # --- Agents' handle times ------------------------------------------------------------------------
+
+HANDLE_SLOTS = {r.AGENT_TALKING: 0, r.AGENT_HOLD: 1, r.AGENT_WRAP_UP: 2}
 
 
 class HandleIndex:
@@ -129,7 +141,7 @@ class HandleIndex:
                         owner = at
                 if owner is None:
                     continue
-                slot = {r.AGENT_TALKING: 0, r.AGENT_HOLD: 1, r.AGENT_WRAP_UP: 2}[seg.state]
+                slot = HANDLE_SLOTS[seg.state]
                 result[(key[0], key[1], owner)][slot] += (min(seg.end, horizon) - seg.start).total_seconds()
         return {key: (v[0], v[1], v[2]) for key, v in result.items()}
 
@@ -218,7 +230,7 @@ def queue_hours(
 # --- Agents --------------------------------------------------------------------------------------
 
 
-def _active(stats: AgentStats) -> bool:
+def agent_active(stats: AgentStats) -> bool:
     """Whether anything happened: an all-zero agent (logged out throughout) is left out."""
     return any(value for name, value in vars(stats).items() if name not in ("agent_id", "name"))
 
@@ -289,7 +301,7 @@ def agent_hours(
                     if changed_inside and seg.state == r.AGENT_OFF_HOOK:
                         stats.off_hook_count += 1
                 hour = hour_end
-    return {key: stats for key, stats in rows.items() if _active(stats)}
+    return {key: stats for key, stats in rows.items() if agent_active(stats)}
 
 
 # --- Call records and trunks ---------------------------------------------------------------------
