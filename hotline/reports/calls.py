@@ -382,6 +382,8 @@ def queue_report(
     """The queue report (T13) over ``[start, end)``: per queue, per hour of the clock, per hotline
     number (``CallRecord.called``) or per trunk. The total row carries the centre's 接通率 over the
     range; ``params`` say whether every 24 hours of the range met the 95 % target."""
+    if by not in ("queue", "hour", "number", "trunk"):
+        raise ValueError(f"unknown grouping: {by}")
     settings = centre_settings()
     params: dict[str, Any] = {
         "start": start,
@@ -534,6 +536,8 @@ def trunk_report(*, start: datetime, end: datetime, by: Literal["trunk", "hour"]
     """Per trunk (and with ``by="hour"`` each trunk's hours of the clock under it): inbound calls
     offered, answered (taken by the switch) and failed; outbound legs offered, answered and failed;
     both directions together (docs/telephony.md "Trunk records")."""
+    if by not in ("trunk", "hour"):
+        raise ValueError(f"unknown grouping: {by}")
     figures = trunk_figures(start=start, end=end)
     per_trunk: dict[str, TrunkTotals] = defaultdict(TrunkTotals)
     for (trunk, _hour), totals in figures.items():

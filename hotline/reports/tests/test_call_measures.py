@@ -498,6 +498,10 @@ def test_an_empty_range(centre: Any) -> None:
     assert table.total.values["service_level"] is None and table.total.values["connection_rate"] is None
     assert calls.agent_report(start=t(20), end=t(21), now=NOW).rows == []
     assert QueueHour.objects.count() == 0  # nothing was rolled up in this test
+    with pytest.raises(ValueError):
+        calls.queue_report(start=t(20), end=t(21), by="agent")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        calls.trunk_report(start=t(20), end=t(21), by="queue")  # type: ignore[arg-type]
 
 
 def test_split_range() -> None:
