@@ -165,6 +165,7 @@ def register_routers() -> None:
     from hotline.citizens.api import router as citizens_router
     from hotline.notify.api import router as notify_router
     from hotline.orgs.api import router as orgs_router
+    from hotline.reports.api import router as reports_router
     from hotline.taxonomy.api import router as taxonomy_router
     from hotline.telephony.api import router as telephony_router
     from hotline.workorders.api import router as workorders_router
@@ -178,3 +179,4 @@ def register_routers() -> None:
     api.add_router("/workorders", workorders_router, tags=["workorders"])
     api.add_router("/callcenter", callcenter_router, tags=["callcenter"])
     api.add_router("/telephony", telephony_router, tags=["telephony"])
+    api.add_router("/reports", reports_router, tags=["reports"])

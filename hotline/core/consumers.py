@@ -2,7 +2,8 @@
 
 It joins the user's own group (``user.<id>``) and the groups of their role, so services can push
 live events (a call ringing, an order arriving, a wallboard figure) with ``events.publish``. A user
-who takes calls also joins ``cc.agents``; a supervisor joins ``cc.wall``.
+who takes calls also joins ``cc.agents``; a supervisor joins ``cc.wall``; whoever may open the leaders'
+dashboard joins ``reports.live``.
 
 Browsers send contact-centre commands on the same socket (``{"type": "cc", "action": …}``): the
 consumer checks the sender's permission, names the sender, audits supervisor actions and hands the
@@ -20,6 +21,8 @@ from .events import relay_ensure_started, switch_send_async
 
 TAKE_CALLS = "callcenter.take_calls"
 SUPERVISE = "callcenter.supervise_agents"
+VIEW_DASHBOARD = "reports.view_dashboard"
+DASHBOARD_GROUP = "reports.live"  # hotline.reports.live: "work orders changed" for the dashboards
 
 AGENT_ACTIONS = frozenset(
     {
@@ -63,8 +66,8 @@ def role_group(role: str) -> str:
 
 
 @database_sync_to_async
-def _permissions(user: Any) -> tuple[bool, bool]:
-    return user.has_perm(TAKE_CALLS), user.has_perm(SUPERVISE)
+def _permissions(user: Any) -> tuple[bool, bool, bool]:
+    return user.has_perm(TAKE_CALLS), user.has_perm(SUPERVISE), user.has_perm(VIEW_DASHBOARD)
 
 
 @database_sync_to_async
@@ -94,12 +97,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         relay_ensure_started()  # embedded platform: events from other processes reach this one
-        self.may_take_calls, self.may_supervise = await _permissions(user)
+        self.may_take_calls, self.may_supervise, may_see_dashboard = await _permissions(user)
         self.groups_joined = [user_group(user.pk), role_group(user.role)]
         if self.may_take_calls:
             self.groups_joined.append("cc.agents")
         if self.may_supervise:
             self.groups_joined.append("cc.wall")
+        if may_see_dashboard:
+            self.groups_joined.append(DASHBOARD_GROUP)
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()

@@ -71,6 +71,8 @@ MENU = [
         _("Supervision overview"), "workorders:leader", perm="workorders.instruct_workorder", icon="alert"
     ),
     MenuItem(_("Orders"), "workorders:list", perm="workorders.view_workorder", icon="log", exact_match=True),
+    MenuItem(_("Leader dashboard"), "reports:dashboard", perm="reports.view_dashboard", icon="home"),
+    MenuItem(_("Reports"), "reports:index", perm="reports.view_reports", icon="list", exact_match=True),
     MenuItem(_("Notifications"), "notify:inbox", icon="inbox"),
     MenuItem(
         _("Org tree"),

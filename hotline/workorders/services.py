@@ -35,6 +35,7 @@ from hotline.core.rows import (
     statement_cursor,
 )
 from hotline.orgs.models import Region, Unit
+from hotline.reports.live import orders_changed
 from hotline.taxonomy.models import Category, RequestType
 from hotline.workcalendar.choices import Urgency
 
@@ -156,6 +157,7 @@ def _event(
     visible_to_units: bool = True,
     at: datetime | None = None,
 ) -> OrderEvent:
+    orders_changed()  # the leaders' dashboards refetch (throttled, after commit)
     return insert_instance(
         OrderEvent(
             order=order,
@@ -538,6 +540,8 @@ def _take_in(
             data={"portal": True} if portal else None,
         )  # fmt: skip
         _save_attachments(order, files, actor=actor, event=event)
+    else:
+        orders_changed()  # the history row above did not go through ``_event``
     return order, caller.earlier
 
 

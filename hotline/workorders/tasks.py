@@ -23,6 +23,7 @@ from huey.contrib.djhuey import db_periodic_task
 
 from hotline.accounts.choices import Role
 from hotline.core.rows import insert_rows
+from hotline.reports.live import orders_changed
 
 from .choices import DeadlineLevel, OrderAction, OrderState
 from .models import DeadlineScanMark, OrderEvent, WorkOrder
@@ -115,6 +116,8 @@ def _mark(ids: Sequence[int], *, level: int, now: datetime) -> list[tuple[int, s
                 for order_id, state, round_, _unit, _number in rows[start : start + HISTORY_BATCH]
             ],
         )  # fmt: skip
+    if rows:
+        orders_changed()  # the dashboards' overdue list
     return rows
 
 
