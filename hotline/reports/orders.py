@@ -69,11 +69,15 @@ class _Basis:
     order: str
     unit: str
     reverse: str
+    where: Q = field(default_factory=Q)  # which rows of the model are rows of the basis
 
     def o(self, name: str) -> str:
         """The lookup of the order's field ``name`` from a row of this basis."""
         return f"{self.order}__{name}" if self.order else name
 
+
+# the latest revisit of an order: none of a later round (there is one revisit per round)
+LATEST_REVISIT = ~Q(Exists(Revisit.objects.filter(order=OuterRef("order"), round__gt=OuterRef("round"))))
 
 BASES: dict[str, _Basis] = {
     # per unit: the order's current lead unit (主办单位)
@@ -81,7 +85,7 @@ BASES: dict[str, _Basis] = {
     # per unit: the unit the assignment was sent to
     "assignment": _Basis(Assignment, "order", "unit_id", "assignments"),
     # per unit: the order's current lead unit
-    "revisit": _Basis(Revisit, "order", "order__lead_unit_id", "revisits"),
+    "revisit": _Basis(Revisit, "order", "order__lead_unit_id", "revisits", where=LATEST_REVISIT),
 }
 
 
@@ -101,6 +105,7 @@ class Measure:
     num: Q
     den: Q = field(default_factory=Q)
     help: Any = ""
+    exists: str | None = None  # a condition of the numerator on other rows (``EXISTS``)
 
 
 S = OrderState
@@ -108,19 +113,19 @@ VALID = ~Q(state=S.MERGED)  # every measure but ``merged`` leaves merged orders 
 DISPATCHED = Q(dispatched_at__isnull=False)
 UNIT_ANSWERED = VALID & DISPATCHED & Q(answered_at__isnull=False)  # answered by a unit, not at intake
 REACHED = ~Q(method=RevisitMethod.UNREACHABLE)
-HAS_REVISIT = Q(Exists(Revisit.objects.filter(order=OuterRef("pk"))))
-HAS_REACHED_REVISIT = Q(Exists(Revisit.objects.filter(REACHED, order=OuterRef("pk"))))
-HAS_APPROVED_EXTENSION = Q(
-    Exists(Extension.objects.filter(order=OuterRef("pk"), state=ExtensionState.APPROVED))
-)
 LEAD = Q(role=AssignmentRole.LEAD)
 RETURNED_LEAD = Q(role=AssignmentRole.LEAD, state=AssignmentState.RETURNED)
-HAS_RETURN = Q(Exists(Assignment.objects.filter(RETURNED_LEAD, order=OuterRef("pk"))))
 ORDER_VALID = ~Q(order__state=S.MERGED)
-# the latest revisit of an order: none of a later round (there is one revisit per round)
-LATEST_REVISIT = ORDER_VALID & ~Q(
-    Exists(Revisit.objects.filter(order=OuterRef("order"), round__gt=OuterRef("round")))
-)
+# Conditions on an order's other rows. A measure names one as ``exists``: it is a condition of its
+# numerator, evaluated in the query's WHERE clause (a semi-join, or an anti-join when negated),
+# because a correlated EXISTS inside a COUNT's FILTER runs once per order, and each one more time.
+EXISTS: dict[str, Q] = {
+    "reached_revisit": Q(Exists(Revisit.objects.filter(REACHED, order=OuterRef("pk")))),
+    "approved_extension": Q(
+        Exists(Extension.objects.filter(order=OuterRef("pk"), state=ExtensionState.APPROVED))
+    ),
+    "no_return": ~Q(Exists(Assignment.objects.filter(RETURNED_LEAD, order=OuterRef("pk")))),
+}
 GOOD = (Satisfaction.SATISFIED, Satisfaction.BASICALLY)
 SIGNED_IN_TIME = Q(sign_due_at__isnull=True) | Q(signed_at__lte=F("sign_due_at"))
 ANSWERED_IN_TIME = Q(answer_due_at__isnull=True) | Q(answered_at__lte=F("answer_due_at"))
@@ -150,11 +155,11 @@ MEASURES: dict[str, Measure] = _measures(
             help=_("Orders that passed a deadline at some time")),
     Measure("reopened", _("Reopened"), "count", "order", VALID & Q(round__gt=1),
             help=_("Orders sent to a new round after a revisit or a reopening")),
-    Measure("extensions", _("Extended"), "count", "order", VALID & HAS_APPROVED_EXTENSION,
+    Measure("extensions", _("Extended"), "count", "order", VALID, exists="approved_extension",
             help=_("Orders with at least one approved extension")),
     Measure("supervised", _("Supervised"), "count", "order", VALID & Q(supervised=True),
             help=_("Orders under a supervision notice")),
-    Measure("revisited", _("Revisited"), "count", "order", VALID & HAS_REACHED_REVISIT,
+    Measure("revisited", _("Revisited"), "count", "order", VALID, exists="reached_revisit",
             help=_("Orders whose citizen was reached by a revisit")),
     # counts of assignments
     Measure("returns", _("Returns"), "count", "assignment", ORDER_VALID & RETURNED_LEAD,
@@ -166,11 +171,11 @@ MEASURES: dict[str, Measure] = _measures(
             help=_("Orders the unit was asked to assist with")),
     # counts of latest revisits
     Measure("satisfied", _("Satisfied"), "count", "revisit",
-            LATEST_REVISIT & Q(satisfaction=Satisfaction.SATISFIED)),
+            ORDER_VALID & Q(satisfaction=Satisfaction.SATISFIED)),
     Measure("basically_satisfied", _("Basically satisfied"), "count", "revisit",
-            LATEST_REVISIT & Q(satisfaction=Satisfaction.BASICALLY)),
+            ORDER_VALID & Q(satisfaction=Satisfaction.BASICALLY)),
     Measure("unsatisfied", _("Unsatisfied"), "count", "revisit",
-            LATEST_REVISIT & Q(satisfaction=Satisfaction.UNSATISFIED)),
+            ORDER_VALID & Q(satisfaction=Satisfaction.UNSATISFIED)),
     # rates
     Measure("sign_rate", _("Response rate"), "rate", "assignment",
             den=ORDER_VALID & LEAD & (
@@ -186,17 +191,17 @@ MEASURES: dict[str, Measure] = _measures(
             den=VALID & DISPATCHED & ~Q(state=S.CANCELLED), num=Q(state=S.CLOSED),
             help=_("Closed orders / dispatched orders not cancelled")),
     Measure("resolution_rate", _("Resolution rate"), "rate", "revisit",
-            den=LATEST_REVISIT & Q(resolved__isnull=False), num=Q(resolved=True),
+            den=ORDER_VALID & Q(resolved__isnull=False), num=Q(resolved=True),
             help=_("Orders whose latest revisit says resolved / orders whose latest revisit says either")),
     Measure("satisfaction_rate", _("Satisfaction rate"), "rate", "revisit",
-            den=LATEST_REVISIT & ~Q(satisfaction=""), num=Q(satisfaction__in=GOOD),
+            den=ORDER_VALID & ~Q(satisfaction=""), num=Q(satisfaction__in=GOOD),
             help=_("Satisfied or basically satisfied / orders whose latest revisit recorded a satisfaction")),
     Measure("revisit_rate", _("Revisit rate"), "rate", "order",
-            den=UNIT_ANSWERED & (Q(state__in=(S.PENDING_REVISIT, S.CLOSED)) | HAS_REVISIT),
-            num=HAS_REACHED_REVISIT,
+            den=UNIT_ANSWERED & (Q(state__in=(S.PENDING_REVISIT, S.CLOSED)) | Q(round__gt=1)),
+            num=Q(), exists="reached_revisit",
             help=_("Orders whose citizen a revisit reached / answered orders due for a revisit")),
     Measure("first_contact_rate", _("First-contact resolution"), "rate", "order",
-            den=VALID & Q(state=S.CLOSED), num=Q(round=1) & ~HAS_RETURN,
+            den=VALID & Q(state=S.CLOSED), num=Q(round=1), exists="no_return",
             help=_("Closed in the first round without a return / closed orders")),
 )  # fmt: skip
 
@@ -454,7 +459,7 @@ def _rows(
         if visible.query.is_empty() or visible.query.where:  # the centre's scope adds no condition
             qs = visible if basis.model is WorkOrder else qs.filter(order__in=visible)
     period = Q(**{f"{basis.o('created_at')}__gte": start, f"{basis.o('created_at')}__lt": end})
-    return qs.filter(period & _filter_q(basis, filters)).order_by()
+    return qs.filter(period & basis.where & _filter_q(basis, filters)).order_by()
 
 
 # --- Figures -------------------------------------------------------------------------------------
@@ -464,21 +469,21 @@ def _counts(
     names: Sequence[str], dim: _Dim, *, start: datetime, end: datetime, user: Any, filters: ReportFilter
 ) -> tuple[dict[Any, dict[str, int]], dict[str, int]]:
     """For every report row and for the total: ``{name}_num`` and ``{name}_den`` of each measure.
-    One GROUP BY query per basis."""
+    One GROUP BY query per basis, and one per condition on other rows (``EXISTS``)."""
     per_row: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     total: dict[str, int] = defaultdict(int)
     keys_of = dim.keys_of()
-    by_basis: dict[str, list[Measure]] = defaultdict(list)
+    queries: dict[tuple[str, str | None], dict[str, Any]] = defaultdict(dict)
     for name in names:
-        by_basis[MEASURES[name].basis].append(MEASURES[name])
-    for basis_name, measures in by_basis.items():
+        m = MEASURES[name]
+        queries[m.basis, m.exists][f"{name}_num"] = _count(m.den & m.num)
+        if m.kind == "rate":
+            queries[m.basis, None][f"{name}_den"] = _count(m.den)
+    for (basis_name, exists), aggregates in queries.items():
         basis = BASES[basis_name]
-        aggregates: dict[str, Any] = {}
-        for m in measures:
-            aggregates[f"{m.name}_num"] = Count("pk", filter=m.den & m.num)
-            if m.kind == "rate":
-                aggregates[f"{m.name}_den"] = Count("pk", filter=m.den) if m.den else Count("pk")
         qs = _rows(basis, start=start, end=end, user=user, filters=filters)
+        if exists is not None:
+            qs = qs.filter(EXISTS[exists])
         if dim.column:
             qs = dim.annotate(qs, basis)
             group = dim.field(basis)
@@ -495,6 +500,10 @@ def _counts(
                 for key in targets:
                     per_row[key][name] += count or 0
     return per_row, total
+
+
+def _count(condition: Q) -> Count:
+    return Count("pk", filter=condition) if condition else Count("pk")
 
 
 def _values(names: Sequence[str], counts: dict[str, int]) -> dict[str, Any]:
@@ -582,7 +591,7 @@ def order_drill(
     m = MEASURES[measure]
     basis = BASES[m.basis]
     dim = _dimension(by, filters, rollup=rollup, start=start, end=end)
-    cond = m.den & m.num if num or m.kind == "count" else m.den
+    cond = m.den & m.num & (EXISTS[m.exists] if m.exists else Q()) if num or m.kind == "count" else m.den
     rows = dim.annotate(_rows(basis, start=start, end=end, user=user, filters=filters), basis)
     rows = rows.filter(cond & dim.q(basis, key))
     if basis.model is WorkOrder:
@@ -889,7 +898,10 @@ def _seconds_since(moment: datetime | None, now: datetime) -> int:
     return 0 if moment is None else max(0, int((now - moment).total_seconds()))
 
 
-OVERDUE_NOW = Q(state__in=OPEN_STATES, deadline_level=DeadlineLevel.OVERDUE)
+# Open and overdue now. The deadline scan raises a running deadline to overdue once its ``due_at``
+# has passed, so ``due_at`` bounds the rows and the (state, due_at) index finds them.
+def _overdue_now(now: datetime) -> Q:
+    return Q(state__in=OPEN_STATES, deadline_level=DeadlineLevel.OVERDUE, due_at__lte=now)
 
 
 def dashboard_orders(*, now: datetime, user: Any = None) -> dict[str, Any]:
@@ -916,7 +928,7 @@ def dashboard_orders(*, now: datetime, user: Any = None) -> dict[str, Any]:
     for region_id, count in today.values_list("region_id").annotate(n=Count("pk")):
         for key in keys_of(region_id):
             received[key] += count
-    for region_id, count in orders.filter(OVERDUE_NOW).values_list("region_id").annotate(n=Count("pk")):
+    for region_id, count in orders.filter(_overdue_now(now)).values_list("region_id").annotate(n=Count("pk")):
         for key in keys_of(region_id):
             overdue[key] += count
     ranking = [
@@ -925,7 +937,7 @@ def dashboard_orders(*, now: datetime, user: Any = None) -> dict[str, Any]:
     ]
     ranking.sort(key=lambda r: (-r["received"], -r["overdue"], r["label"]))
     late = (
-        orders.filter(OVERDUE_NOW, due_at__isnull=False)
+        orders.filter(_overdue_now(now))
         .order_by("due_at", "id")
         .values("id", "number", "title", "lead_unit__name", "due_at", "state")[:DASHBOARD_OVERDUE]
     )
