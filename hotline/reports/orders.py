@@ -3,8 +3,9 @@
 Every measure is a pair of conditions — a denominator and a numerator — over the rows of one
 *basis*: the work orders themselves, the lead/assisting assignments (派单记录) or the latest
 revisit (回访) of each order. The same pair gives the figure (``Count`` with ``filter=``, in one
-GROUP BY query per basis) and the list behind it (``order_drill``: ``filter(den & num)``), so a
-figure and its drill-down list cannot disagree. docs/measures.md defines each one in words.
+GROUP BY query per basis, and one more per condition on an order's other rows: ``EXISTS``) and the
+list behind it (``order_drill``: ``filter(den & num)``), so a figure and its drill-down list cannot
+disagree. docs/measures.md defines each one in words.
 
 The period always selects orders by the day they were received (``created_at`` in
 ``[start, end)``); everything else about an order (its state, its revisits) is counted as it is

@@ -217,6 +217,30 @@ def test_per_region_category_type_and_channel(february: Any, city: Any, categori
     drilled(by_channel, "channel")
 
 
+def test_filters_narrow_every_basis(february: Any, city: Any) -> None:
+    f = february
+    west_phone = r.ReportFilter(region=city.west.pk, channel="phone")  # o6 o7
+    table = r.order_measures(start=START, end=END, by="region", filters=west_phone)
+    assert [(row.key, row.values["received"]) for row in table.rows] == [(city.west1.pk, 2)]
+    assert table.total is not None
+    names = ["received", "cancelled", "direct_closed", "sign_rate", "first_contact_rate"]
+    assert figures(table.total, names) == {
+        "received": 2, "cancelled": 1, "direct_closed": 1, "sign_rate": (0, 0), "first_contact_rate": (1, 1),
+    }  # fmt: skip
+    drilled(table, "region", filters=west_phone)
+    help_orders = r.ReportFilter(type_code="help")  # o9 o10, both led by 西一街道
+    by_unit = r.order_measures(start=START, end=END, by="unit", filters=help_orders)
+    assert figures(row_of(by_unit, city.west_gov.pk), ["received", "sign_rate"]) == {
+        "received": 2, "sign_rate": (1, 2),
+    }  # fmt: skip
+    assert figures(row_of(by_unit, city.east_gov.pk), ["assists"]) == {"assists": 1}  # 东一 assists o10
+    drilled(by_unit, "unit", filters=help_orders)
+    assert set(
+        r.order_drill(start=START, end=END, measure="received", by="unit", key=city.west1_office.pk,
+                      filters=help_orders)
+    ) == {f.o9, f.o10}  # fmt: skip
+
+
 def test_drill_lists_the_orders_of_a_figure(february: Any, city: Any) -> None:
     f = february
 
