@@ -22,7 +22,7 @@ from hotline.core.localtime import LOCAL_TZ
 from hotline.workorders.selectors import LIST_RELATED
 
 from . import views
-from .views import EXPORT_REPORTS, VIEW_ASSESSMENT, VIEW_DASHBOARD, VIEW_REPORTS
+from .views import CALL_STATS, EXPORT_REPORTS, VIEW_ASSESSMENT, VIEW_DASHBOARD, VIEW_REPORTS
 
 router = Router()
 
@@ -131,21 +131,21 @@ def summary(request: HttpRequest, start: str = "", end: str = "", type: str = ""
 
 
 @router.get("/queues", response=TableOut, url_name="reports_queues")
-@requires(VIEW_REPORTS)
+@requires(VIEW_REPORTS, CALL_STATS)
 def queues(request: HttpRequest, start: str = "", end: str = "", by: str = "queue") -> dict[str, Any]:
     """Call measures by ``queue``, ``hour``, ``number`` (hotline number) or ``trunk``."""
     return _one(request, "queues")
 
 
 @router.get("/agents", response=TableOut, url_name="reports_agents")
-@requires(VIEW_REPORTS)
+@requires(VIEW_REPORTS, CALL_STATS)
 def agents(request: HttpRequest, start: str = "", end: str = "") -> dict[str, Any]:
     """The agents' report (R3): calls, orders taken, service time, unanswered offers, pauses."""
     return _one(request, "agents")
 
 
 @router.get("/trunks", response=TableOut, url_name="reports_trunks")
-@requires(VIEW_REPORTS)
+@requires(VIEW_REPORTS, CALL_STATS)
 def trunks(request: HttpRequest, start: str = "", end: str = "") -> dict[str, Any]:
     """Calls offered, answered and failed per trunk."""
     return _one(request, "trunks")

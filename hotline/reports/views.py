@@ -50,6 +50,8 @@ VIEW_REPORTS = "reports.view_reports"
 VIEW_ASSESSMENT = "reports.view_assessment"
 VIEW_DASHBOARD = "reports.view_dashboard"
 EXPORT_REPORTS = "reports.export_reports"
+# The call reports name agents and show the whole centre: supervisors and leaders, not departments.
+CALL_STATS = "callcenter.view_all_stats"
 
 MAX_DAYS = 366
 PER_PAGE = 25
@@ -516,21 +518,21 @@ REPORTS: dict[str, Report] = {
         Report(
             "agents",
             gettext_lazy("Agent report"),
-            VIEW_REPORTS,
+            CALL_STATS,
             build_agents,
             gettext_lazy("Calls, orders taken, service and pause time per agent."),
         ),
         Report(
             "queues",
             gettext_lazy("Queue report"),
-            VIEW_REPORTS,
+            CALL_STATS,
             build_queues,
             gettext_lazy("Offered, answered, service level and abandons per queue, hour, number or trunk."),
         ),
         Report(
             "trunks",
             gettext_lazy("Trunk report"),
-            VIEW_REPORTS,
+            CALL_STATS,
             build_trunks,
             gettext_lazy("Calls offered, answered and failed per trunk."),
         ),
@@ -599,19 +601,19 @@ def summary(request: HttpRequest) -> HttpResponse:
     return _screen(request, REPORTS["summary"])
 
 
-@view_requires(VIEW_REPORTS)
+@view_requires(VIEW_REPORTS, CALL_STATS)
 @require_safe
 def agents(request: HttpRequest) -> HttpResponse:
     return _screen(request, REPORTS["agents"])
 
 
-@view_requires(VIEW_REPORTS)
+@view_requires(VIEW_REPORTS, CALL_STATS)
 @require_safe
 def queues(request: HttpRequest) -> HttpResponse:
     return _screen(request, REPORTS["queues"])
 
 
-@view_requires(VIEW_REPORTS)
+@view_requires(VIEW_REPORTS, CALL_STATS)
 @require_safe
 def trunks(request: HttpRequest) -> HttpResponse:
     return _screen(request, REPORTS["trunks"])
