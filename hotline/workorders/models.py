@@ -166,6 +166,11 @@ class WorkOrder(models.Model):
                 name="order_unit_created_cat_idx",
             ),
             models.Index(fields=["citizen_phone", "category", "created_at"], name="order_repeat_idx"),
+            # orders completed in a period (the dashboard's "completed today", the reports); partial,
+            # so that intake, the hottest write, does not touch it
+            models.Index(
+                fields=["closed_at"], name="order_closed_idx", condition=models.Q(closed_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -199,7 +204,8 @@ class Assignment(models.Model):
         # a unit's assignments by role and state (its assisting orders: a few among thousands), with
         # the order so that the list of a unit's assisting orders is read from the index alone
         indexes = [
-            models.Index(fields=["unit", "role", "state", "order"], name="assignment_unit_role_order_idx")
+            models.Index(fields=["unit", "role", "state", "order"], name="assignment_unit_role_order_idx"),
+            models.Index(fields=["dispatched_at"], name="assignment_dispatched_idx"),  # dispatched today
         ]
 
     def __str__(self) -> str:

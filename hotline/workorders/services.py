@@ -858,6 +858,10 @@ def order_return_decide(
         **_set_deadline(order, shifted),
     )
     lead = _lead_assignment(order)
+    if lead is not None and lead.signed_at is None and lead.sign_due_at is not None:
+        # the unit's time to sign stood still too (the response rate counts signatures against it)
+        lead.sign_due_at = deadlines.shift_due(lead.sign_due_at, paused_from=paused_since, paused_to=now)
+        lead.save(update_fields=["sign_due_at"])
     _notify(order=order, kind="order_new", title=order.title, units=[lead.unit] if lead else [])
     return order
 

@@ -158,3 +158,22 @@ def test_scan_notifies_each_unit_once_per_level(
     assert {n.recipient_id for n in digests} == {people.wang.pk, people.sun.pk, people.qian.pk}
     assert Notification.objects.count() - before == digests.count() == 3
     assert "(2)" in digests.get(recipient=people.wang).title
+
+
+def test_a_refused_return_moves_the_units_time_to_sign_by_the_arbitration(
+    take: Any, people: Any, city: Any
+) -> None:
+    # Monday 2 March 2026: dispatched at 09:00, 2 working hours to sign (11:00); returned unsigned
+    # at 09:30 and the return refused at 10:00 — the unit's clock stood still for half an hour.
+    with time_machine.travel(cst(2026, 3, 2, 9, 0), tick=False):
+        order = take()
+        s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+    lead = order.assignments.get()
+    assert lead.sign_due_at.astimezone(CST) == cst(2026, 3, 2, 11, 0)
+    with time_machine.travel(cst(2026, 3, 2, 9, 30), tick=False):
+        s.order_return(order=order, actor=people.wang, reason="不归我们管")
+    with time_machine.travel(cst(2026, 3, 2, 10, 0), tick=False):
+        s.order_return_decide(order=order, actor=people.zhou, accept=False, reason="权责清单明确属街道")
+    lead.refresh_from_db()
+    assert lead.sign_due_at.astimezone(CST) == cst(2026, 3, 2, 11, 30)
+    assert order.due_at.astimezone(CST) == cst(2026, 3, 2, 11, 30)
