@@ -9,7 +9,7 @@ PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
 .PHONY: run setup demo makemessages test test-sqlite test-postgres lint fmt vendor messages lock services-stop clean \
-	bench-workorders bench-acd bench-sip bench-mixer
+	bench-workorders bench-acd bench-sip bench-mixer bench-reports
 
 ## run: set up everything and start every process with demo data (SQLite, in-process layers)
 run: setup demo
@@ -72,6 +72,13 @@ test-postgres: setup
 
 services-stop:
 	scripts/test-services.sh stop
+
+## bench-reports: every standard report and dashboard query over 1,000,000 orders and 5,000,000 calls
+## on PostgreSQL, and their figures against raw counts (about an hour; not part of `make test`)
+## -> bench/results/reports.json
+bench-reports: $(VENV)/.installed messages
+	eval "$$(scripts/test-services.sh start)"; \
+	$(PY) bench/reports.py $(BENCH_ARGS)
 
 ## bench-workorders: intake, API, inbox and deadline-scan figures over 1,000,000 orders on SQLite and
 ## PostgreSQL (about 15 minutes; not part of `make test`) -> bench/results/workorders.json
