@@ -28,7 +28,7 @@ from django.db.models import Count, Max, Sum
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from hotline.callcenter import records as r
 from hotline.callcenter.choices import Direction
@@ -250,40 +250,45 @@ def lowest_connection_rate_24h(*, start: datetime, end: datetime) -> tuple[float
 
 def _queue_columns() -> list[Column]:
     return [
-        Column("offered", gettext_lazy("Offered"), "int", help=gettext_lazy("Queue visits that entered")),
-        Column("answered", gettext_lazy("Answered"), "int"),
+        Column(
+            "offered",
+            pgettext_lazy("call report", "Offered"),
+            "int",
+            help=gettext_lazy("Queue visits that entered"),
+        ),
+        Column("answered", pgettext_lazy("call report", "Answered"), "int"),
         Column(
             "answer_rate",
             gettext_lazy("Answer rate"),
             "rate",
             help=gettext_lazy("Answered / (offered − short abandons), per queue visit"),
         ),
-        Column("answered_in_sl", gettext_lazy("Answered within the service level"), "int"),
+        Column("answered_in_sl", pgettext_lazy("call report", "Answered within the service level"), "int"),
         Column(
             "service_level",
             gettext_lazy("Service level"),
             "rate",
             help=gettext_lazy("Answered within the threshold / (offered − short abandons)"),
         ),
-        Column("asa_s", gettext_lazy("Average speed of answer"), "seconds"),
-        Column("aht_s", gettext_lazy("Average handle time"), "seconds"),
-        Column("abandoned", gettext_lazy("Abandoned"), "int"),
-        Column("abandoned_short", gettext_lazy("Short abandons"), "int"),
-        Column("all_busy", gettext_lazy("All-busy waits"), "int"),
-        Column("overflowed", gettext_lazy("Overflowed"), "int"),
-        Column("timed_out", gettext_lazy("Maximum wait reached"), "int"),
-        Column("voicemail", gettext_lazy("Voicemail"), "int"),
-        Column("callback", gettext_lazy("Callback"), "int"),
-        Column("unanswered_offers", gettext_lazy("Unanswered offers"), "int"),
-        Column("transfers", gettext_lazy("Transfers"), "int"),
-        Column("longest_wait_s", gettext_lazy("Longest wait"), "seconds"),
-        Column("handle_s", gettext_lazy("Handle time"), "seconds"),
+        Column("asa_s", pgettext_lazy("call report", "Average speed of answer"), "seconds"),
+        Column("aht_s", pgettext_lazy("call report", "Average handle time"), "seconds"),
+        Column("abandoned", pgettext_lazy("call report", "Abandoned"), "int"),
+        Column("abandoned_short", pgettext_lazy("call report", "Short abandons"), "int"),
+        Column("all_busy", pgettext_lazy("call report", "All-busy waits"), "int"),
+        Column("overflowed", pgettext_lazy("call report", "Overflowed"), "int"),
+        Column("timed_out", pgettext_lazy("call report", "Maximum wait reached"), "int"),
+        Column("voicemail", pgettext_lazy("call report", "Voicemail"), "int"),
+        Column("callback", pgettext_lazy("call report", "Callback"), "int"),
+        Column("unanswered_offers", pgettext_lazy("call report", "Unanswered offers"), "int"),
+        Column("transfers", pgettext_lazy("call report", "Transfers"), "int"),
+        Column("longest_wait_s", pgettext_lazy("call report", "Longest wait"), "seconds"),
+        Column("handle_s", pgettext_lazy("call report", "Handle time"), "seconds"),
     ]
 
 
 def _call_columns() -> list[Column]:
     return [
-        Column("calls", gettext_lazy("Inbound calls"), "int"),
+        Column("calls", pgettext_lazy("call report", "Inbound calls"), "int"),
         Column(
             "connection_rate",
             gettext_lazy("Connection rate"),
@@ -323,27 +328,27 @@ def _call_values(figures: CallFigures) -> dict[str, Any]:
 
 def _number_columns() -> list[Column]:
     return [
-        Column("calls", gettext_lazy("Inbound calls"), "int"),
-        Column("queued", gettext_lazy("Asked for an agent"), "int"),
-        Column("answered", gettext_lazy("Answered"), "int"),
+        Column("calls", pgettext_lazy("call report", "Inbound calls"), "int"),
+        Column("queued", pgettext_lazy("call report", "Asked for an agent"), "int"),
+        Column("answered", pgettext_lazy("call report", "Answered"), "int"),
         Column(
             "connection_rate",
             gettext_lazy("Connection rate"),
             "rate",
             help=gettext_lazy("Answered / (calls that asked for an agent − short abandons), per call"),
         ),
-        Column("answered_in_sl", gettext_lazy("Answered within the service level"), "int"),
-        Column("service_level", gettext_lazy("Service level"), "rate"),
-        Column("asa_s", gettext_lazy("Average speed of answer"), "seconds"),
-        Column("abandoned", gettext_lazy("Abandoned"), "int"),
-        Column("abandoned_short", gettext_lazy("Short abandons"), "int"),
-        Column("ivr", gettext_lazy("Ended in the IVR"), "int"),
-        Column("voicemail", gettext_lazy("Voicemail"), "int"),
-        Column("callback", gettext_lazy("Callback requested"), "int"),
-        Column("refused", gettext_lazy("Refused"), "int"),
-        Column("failed", gettext_lazy("Failed"), "int"),
-        Column("avg_talk_s", gettext_lazy("Average talk time"), "seconds"),
-        Column("transfers", gettext_lazy("Transfers"), "int"),
+        Column("answered_in_sl", pgettext_lazy("call report", "Answered within the service level"), "int"),
+        Column("service_level", pgettext_lazy("call report", "Service level"), "rate"),
+        Column("asa_s", pgettext_lazy("call report", "Average speed of answer"), "seconds"),
+        Column("abandoned", pgettext_lazy("call report", "Abandoned"), "int"),
+        Column("abandoned_short", pgettext_lazy("call report", "Short abandons"), "int"),
+        Column("ivr", pgettext_lazy("call report", "Ended in the IVR"), "int"),
+        Column("voicemail", pgettext_lazy("call report", "Voicemail"), "int"),
+        Column("callback", pgettext_lazy("call report", "Callback requested"), "int"),
+        Column("refused", pgettext_lazy("call report", "Refused"), "int"),
+        Column("failed", pgettext_lazy("call report", "Failed"), "int"),
+        Column("avg_talk_s", pgettext_lazy("call report", "Average talk time"), "seconds"),
+        Column("transfers", pgettext_lazy("call report", "Transfers"), "int"),
     ]
 
 
@@ -447,7 +452,13 @@ def queue_report(
         connection_target=CONNECTION_TARGET,
         connection_target_met=None if worst is None else worst >= CONNECTION_TARGET,
     )
-    columns.append(Column("target", gettext_lazy("Connection rate ≥ 95% in every 24 hours"), "text"))
+    columns.append(
+        Column(
+            "target",
+            pgettext_lazy("call report", "Connection rate of 95 percent or more in every 24 hours"),
+            "text",
+        )
+    )
     met = params["connection_target_met"]
     total.values["target"] = None if met is None else (_("met") if met else _("not met"))
     return Table(title=title, columns=columns, rows=rows, total=total, params=params)
@@ -558,15 +569,15 @@ def trunk_report(*, start: datetime, end: datetime, by: Literal["trunk", "hour"]
                     )
                 )
     columns = [
-        Column("in_offered", gettext_lazy("Inbound offered"), "int"),
-        Column("in_answered", gettext_lazy("Inbound answered"), "int"),
-        Column("in_failed", gettext_lazy("Inbound failed"), "int"),
-        Column("out_offered", gettext_lazy("Outbound offered"), "int"),
-        Column("out_answered", gettext_lazy("Outbound answered"), "int"),
-        Column("out_failed", gettext_lazy("Outbound failed"), "int"),
-        Column("offered", gettext_lazy("Offered"), "int"),
-        Column("answered", gettext_lazy("Answered"), "int"),
-        Column("failed", gettext_lazy("Failed"), "int"),
+        Column("in_offered", pgettext_lazy("call report", "Inbound offered"), "int"),
+        Column("in_answered", pgettext_lazy("call report", "Inbound answered"), "int"),
+        Column("in_failed", pgettext_lazy("call report", "Inbound failed"), "int"),
+        Column("out_offered", pgettext_lazy("call report", "Outbound offered"), "int"),
+        Column("out_answered", pgettext_lazy("call report", "Outbound answered"), "int"),
+        Column("out_failed", pgettext_lazy("call report", "Outbound failed"), "int"),
+        Column("offered", pgettext_lazy("call report", "Offered"), "int"),
+        Column("answered", pgettext_lazy("call report", "Answered"), "int"),
+        Column("failed", pgettext_lazy("call report", "Failed"), "int"),
     ]
     return Table(
         title=gettext_lazy("Trunk report"),
@@ -655,27 +666,27 @@ def agent_report(*, start: datetime, end: datetime, now: datetime | None = None)
     reasons = sorted({reason for stats in figures.values() for reason in stats.pause_by_reason})
     reason_names = dict(PauseReason.objects.values_list("code", "name"))
     columns = [
-        Column("answered", gettext_lazy("Calls answered"), "int"),
-        Column("offered", gettext_lazy("Calls offered"), "int"),
-        Column("unanswered_offers", gettext_lazy("Unanswered offers"), "int"),
-        Column("complaints", gettext_lazy("Complaints taken"), "int"),
-        Column("consultations", gettext_lazy("Consultations taken"), "int"),
-        Column("other_orders", gettext_lazy("Other orders taken"), "int"),
-        Column("orders", gettext_lazy("Orders taken"), "int"),
-        Column("handle_s", gettext_lazy("Service time"), "seconds"),
-        Column("aht_s", gettext_lazy("Average service time"), "seconds"),
-        Column("talk_s", gettext_lazy("Talk time"), "seconds"),
-        Column("wrap_up_s", gettext_lazy("Wrap-up time"), "seconds"),
-        Column("off_hook_count", gettext_lazy("Off-hook count"), "int"),
-        Column("locked_count", gettext_lazy("Locks"), "int"),
-        Column("pause_s", gettext_lazy("Pause time"), "seconds"),
+        Column("answered", pgettext_lazy("call report", "Calls answered"), "int"),
+        Column("offered", pgettext_lazy("call report", "Calls offered"), "int"),
+        Column("unanswered_offers", pgettext_lazy("call report", "Unanswered offers"), "int"),
+        Column("complaints", pgettext_lazy("call report", "Complaints taken"), "int"),
+        Column("consultations", pgettext_lazy("call report", "Consultations taken"), "int"),
+        Column("other_orders", pgettext_lazy("call report", "Other orders taken"), "int"),
+        Column("orders", pgettext_lazy("call report", "Orders taken"), "int"),
+        Column("handle_s", pgettext_lazy("call report", "Service time"), "seconds"),
+        Column("aht_s", pgettext_lazy("call report", "Average service time"), "seconds"),
+        Column("talk_s", pgettext_lazy("call report", "Talk time"), "seconds"),
+        Column("wrap_up_s", pgettext_lazy("call report", "Wrap-up time"), "seconds"),
+        Column("off_hook_count", pgettext_lazy("call report", "Off-hook count"), "int"),
+        Column("locked_count", pgettext_lazy("call report", "Locks"), "int"),
+        Column("pause_s", pgettext_lazy("call report", "Pause time"), "seconds"),
         *(
             Column(f"pause:{reason}", reason_names.get(reason, reason) or gettext_lazy("Pause"), "seconds")
             for reason in reasons
         ),
-        Column("logged_in_s", gettext_lazy("Logged-in time"), "seconds"),
-        Column("ready_s", gettext_lazy("Ready time"), "seconds"),
-        Column("quality_score", gettext_lazy("Quality score"), "score"),
+        Column("logged_in_s", pgettext_lazy("call report", "Logged-in time"), "seconds"),
+        Column("ready_s", pgettext_lazy("call report", "Ready time"), "seconds"),
+        Column("quality_score", pgettext_lazy("call report", "Quality score"), "score"),
     ]
 
     def values(stats: AgentStats, orders: dict[str, int]) -> dict[str, Any]:

@@ -110,7 +110,8 @@ def _body(month: Month, tables: list[Table], *, with_pdf: bool) -> str:
     first_int = next((c.key for c in by_channel.columns if c.kind == "int"), "")
     volume_line = _total_line(by_channel, first_int) if first_int else ""
     if volume_line:
-        lines.append(f"· {_('Orders')}: {volume_line}")
+        received = _("Orders received")
+        lines.append(f"· {received}: {volume_line}")
     lines.append(
         "· "
         + _("%(count)s units assessed; first: %(first)s")

@@ -257,7 +257,7 @@ def test_queue_report_by_queue(rolled: Any) -> None:
     assert table.params["connection_rate"] == pytest.approx(5 / 6)
     assert table.params["connection_rate_24h"] == pytest.approx(5 / 6)
     assert table.params["connection_target_met"] is False
-    assert total["target"] == "not met"
+    assert total["target"] == "未达标"  # the UI speaks Chinese first
 
 
 def test_queue_report_by_hour(rolled: Any) -> None:
@@ -381,7 +381,7 @@ def test_connection_rate_over_24_hours(rolled: Any) -> None:
     table = calls.queue_report(start=t(11), end=t(12, day=4), now=NOW)
     assert table.params["lowest_connection_rate_24h"] == pytest.approx(1.0)
     assert table.params["connection_target_met"] is True
-    assert table.total is not None and table.total.values["target"] == "met"
+    assert table.total is not None and table.total.values["target"] == "达标"
 
 
 # --- Trunks and agents -----------------------------------------------------------------------------------
