@@ -245,7 +245,7 @@ class QueueReport:
 
 
 @dataclass(slots=True)
-class _Visit:
+class Visit:
     queue: str
     call_id: str
     entered: datetime
@@ -254,14 +254,14 @@ class _Visit:
     agent_id: int | None = None
 
 
-def _visits(events: Iterable[tuple[Any, ...]]) -> list[_Visit]:
+def visits_of(events: Iterable[tuple[Any, ...]]) -> list[Visit]:
     """Pair each ``enter`` with the first event that ended the visit (events in time order)."""
-    open_: dict[tuple[str, str], _Visit] = {}
-    visits: list[_Visit] = []
+    open_: dict[tuple[str, str], Visit] = {}
+    visits: list[Visit] = []
     for kind, at, queue, call_id, agent_id in events:
         key = (queue, call_id)
         if kind == r.QE_ENTER:
-            visit = _Visit(queue=queue, call_id=call_id, entered=at)
+            visit = Visit(queue=queue, call_id=call_id, entered=at)
             open_[key] = visit
             visits.append(visit)
         elif kind in VISIT_ENDS:
@@ -269,6 +269,45 @@ def _visits(events: Iterable[tuple[Any, ...]]) -> list[_Visit]:
             if visit_or_none is not None:
                 visit_or_none.kind, visit_or_none.at, visit_or_none.agent_id = kind, at, agent_id
     return visits
+
+
+Handle = dict[tuple[int, str, datetime], tuple[float, float, float]]
+
+
+def visit_count(stats: QueueStats, v: Visit, *, short_abandon_s: float, handle: Handle) -> None:
+    """Add one queue visit to its queue's figures (the table in docs/callcenter.md): offered, and by
+    its end answered (within the service level or not, with the agent's talk, hold and wrap-up for
+    the call from ``handle``), abandoned (short or not), overflowed, timed out, voicemail, callback."""
+    stats.offered += 1
+    if v.at is None:
+        return  # still waiting, or the call ended without telling
+    wait = (v.at - v.entered).total_seconds()
+    if v.kind == r.QE_CONNECT:
+        stats.answered += 1
+        stats.answer_wait_s += wait
+        stats.longest_wait_s = max(stats.longest_wait_s, wait)
+        if stats.service_level_s is not None and wait <= stats.service_level_s:
+            stats.answered_in_sl += 1
+        if v.agent_id is not None:
+            talk, hold, wrap = handle.get((v.agent_id, v.call_id, v.at), (0.0, 0.0, 0.0))
+            stats.talk_s += talk
+            stats.hold_s += hold
+            stats.wrap_up_s += wrap
+    elif v.kind == r.QE_ABANDON:
+        if wait <= short_abandon_s:
+            stats.abandoned_short += 1
+        else:
+            stats.abandoned += 1
+            stats.abandon_wait_s += wait
+            stats.longest_wait_s = max(stats.longest_wait_s, wait)
+    elif v.kind == r.QE_OVERFLOW:
+        stats.overflowed += 1
+    elif v.kind == r.QE_TIMEOUT:
+        stats.timed_out += 1
+    elif v.kind == r.QE_VOICEMAIL:
+        stats.voicemail += 1
+    elif v.kind == r.QE_CALLBACK:
+        stats.callback += 1
 
 
 def queue_stats(
@@ -318,7 +357,7 @@ def queue_stats(
                 stats.all_busy += 1
             elif kind == r.QE_TRANSFER:
                 stats.transfers += 1
-    visits = [v for v in _visits(e for e in events if e[0] in VISIT_KINDS) if start <= v.entered < end]
+    visits = [v for v in visits_of(e for e in events if e[0] in VISIT_KINDS) if start <= v.entered < end]
     answered = [v for v in visits if v.kind == r.QE_CONNECT and v.agent_id is not None]
     handle: dict[tuple[int, str, datetime], tuple[float, float, float]] = {}
     if answered:
@@ -332,36 +371,7 @@ def queue_stats(
             timelines, ((v.agent_id, v.call_id, v.at) for v in answered if v.agent_id and v.at)
         )
     for v in visits:
-        stats = row(v.queue)
-        stats.offered += 1
-        if v.at is None:
-            continue  # still waiting, or the call ended without telling
-        wait = (v.at - v.entered).total_seconds()
-        if v.kind == r.QE_CONNECT:
-            stats.answered += 1
-            stats.answer_wait_s += wait
-            stats.longest_wait_s = max(stats.longest_wait_s, wait)
-            if stats.service_level_s is not None and wait <= stats.service_level_s:
-                stats.answered_in_sl += 1
-            talk, hold, wrap = handle.get((v.agent_id, v.call_id, v.at), (0.0, 0.0, 0.0))  # type: ignore[arg-type]
-            stats.talk_s += talk
-            stats.hold_s += hold
-            stats.wrap_up_s += wrap
-        elif v.kind == r.QE_ABANDON:
-            if wait <= short:
-                stats.abandoned_short += 1
-            else:
-                stats.abandoned += 1
-                stats.abandon_wait_s += wait
-                stats.longest_wait_s = max(stats.longest_wait_s, wait)
-        elif v.kind == r.QE_OVERFLOW:
-            stats.overflowed += 1
-        elif v.kind == r.QE_TIMEOUT:
-            stats.timed_out += 1
-        elif v.kind == r.QE_VOICEMAIL:
-            stats.voicemail += 1
-        elif v.kind == r.QE_CALLBACK:
-            stats.callback += 1
+        visit_count(row(v.queue), v, short_abandon_s=short, handle=handle)
     total = QueueStats(queue="", service_level_s=service_level_s)
     ordered = [rows[code] for code in sorted(rows)]
     for stats in ordered:

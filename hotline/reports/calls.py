@@ -37,11 +37,11 @@ from hotline.callcenter.selectors import (
     VISIT_KINDS,
     AgentStats,
     QueueStats,
-    _visits,
     agent_stats,
     agent_timelines,
     centre_settings,
     queue_stats,
+    visits_of,
 )
 from hotline.core.localtime import LOCAL_TZ, local_day
 
@@ -752,7 +752,7 @@ def waiting_now(*, now: datetime) -> int:
         .order_by("at", "id")
         .values_list("kind", "at", "queue", "call_id", "agent_id")
     )
-    open_calls = {v.call_id for v in _visits(events) if v.at is None}
+    open_calls = {v.call_id for v in visits_of(events) if v.at is None}
     ended = set(
         CallRecord.objects.filter(call_id__in=list(open_calls), ended_at__lte=now).values_list(
             "call_id", flat=True

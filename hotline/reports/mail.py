@@ -12,22 +12,21 @@ while a recipient whose delivery failed is tried again on the next run.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from hotline.audit.models import AuditAction, AuditEvent
 from hotline.audit.services import audit_record
-from hotline.core.localtime import LOCAL_TZ, local_midnight
 from hotline.workorders.exports import PdfFontMissing, city_name
 
 from . import calls, exports, orders
 from .models import AssessmentScheme, ReportRecipient
+from .periods import Period, last_month
 from .tables import Table, format_value
 
 logger = logging.getLogger(__name__)
@@ -36,34 +35,7 @@ MAIL_LANGUAGE = "zh-hans"
 AUDIT_TYPE = "reports.monthlyreport"
 
 
-@dataclass(frozen=True)
-class Month:
-    first: date  # the month's first day
-
-    @property
-    def last(self) -> date:
-        return (self.first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-    @property
-    def start(self) -> datetime:
-        return local_midnight(self.first)
-
-    @property
-    def end(self) -> datetime:
-        return local_midnight(self.last + timedelta(days=1))
-
-    @property
-    def label(self) -> str:
-        return f"{self.first:%Y-%m}"
-
-
-def previous_month(now: datetime) -> Month:
-    today = timezone.localtime(now, LOCAL_TZ).date()
-    last = today.replace(day=1) - timedelta(days=1)
-    return Month(last.replace(day=1))
-
-
-def monthly_tables(month: Month) -> list[Table]:
+def monthly_tables(month: Period) -> list[Table]:
     """The tables of the monthly report, city-wide: assessment, volume by channel and by type,
     the call summary per queue."""
     scheme = AssessmentScheme.objects.filter(active=True).order_by("name").first()
@@ -85,8 +57,8 @@ def _address(recipient: ReportRecipient) -> str:
     return str(user.email or "")
 
 
-def _sent_key(month: Month, recipient: ReportRecipient) -> str:
-    return f"{month.label}:{recipient.pk}"
+def _sent_key(month: Period, recipient: ReportRecipient) -> str:
+    return f"{month.month_label}:{recipient.pk}"
 
 
 def _total_line(table: Table, key: str) -> str:
@@ -98,13 +70,13 @@ def _total_line(table: Table, key: str) -> str:
     return ""
 
 
-def _body(month: Month, tables: list[Table], *, with_pdf: bool) -> str:
+def _body(month: Period, tables: list[Table], *, with_pdf: bool) -> str:
     assessment, by_channel = tables[0], tables[1]
     lines = [
         _("Hello,"),
         "",
         _("Attached is the monthly report of the 12345 hotline for %(month)s (%(range)s):")
-        % {"month": month.label, "range": f"{month.first.isoformat()} – {month.last.isoformat()}"},
+        % {"month": month.month_label, "range": f"{month.first.isoformat()} – {month.last.isoformat()}"},
         "",
     ]
     first_int = next((c.key for c in by_channel.columns if c.kind == "int"), "")
@@ -132,7 +104,7 @@ def _body(month: Month, tables: list[Table], *, with_pdf: bool) -> str:
 def send_monthly_reports(*, now: datetime) -> int:
     """Send last month's report to every active recipient that has not had it; returns how many
     e-mails were sent."""
-    month = previous_month(now)
+    month = last_month(now)
     recipients = [
         r for r in ReportRecipient.objects.filter(active=True).select_related("user").order_by("pk")
     ]
@@ -156,10 +128,10 @@ def send_monthly_reports(*, now: datetime) -> int:
             pdf = None
         city = city_name()
         subject = (
-            _("%(city)s 12345 hotline monthly report %(month)s") % {"city": city, "month": month.label}
+            _("%(city)s 12345 hotline monthly report %(month)s") % {"city": city, "month": month.month_label}
         ).strip()
         body = _body(month, tables, with_pdf=pdf is not None)
-        base = _("12345 monthly report %(month)s") % {"month": month.label}
+        base = _("12345 monthly report %(month)s") % {"month": month.month_label}
     sent = 0
     connection: Any = get_connection()
     try:
@@ -179,7 +151,7 @@ def send_monthly_reports(*, now: datetime) -> int:
                 object_type=AUDIT_TYPE,
                 object_id=_sent_key(month, recipient),
                 object_repr=str(base)[:200],
-                after={"to": address, "month": month.label, "pdf": pdf is not None},
+                after={"to": address, "month": month.month_label, "pdf": pdf is not None},
                 note="monthly report e-mailed",
             )
             sent += 1

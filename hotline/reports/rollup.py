@@ -45,9 +45,10 @@ from hotline.callcenter.selectors import (
     AgentStats,
     QueueStats,
     Segment,
-    _visits,
     agent_timelines,
     centre_settings,
+    visit_count,
+    visits_of,
 )
 from hotline.telephony.recordings import CALL_SPAN
 
@@ -181,7 +182,7 @@ def queue_hours(
                 stats.all_busy += 1
             elif kind == r.QE_TRANSFER:
                 stats.transfers += 1
-    visits = [v for v in _visits(e for e in events if e[0] in VISIT_KINDS) if start <= v.entered < end]
+    visits = [v for v in visits_of(e for e in events if e[0] in VISIT_KINDS) if start <= v.entered < end]
     answered_by_hour: dict[datetime, list[tuple[int, str, datetime]]] = defaultdict(list)
     for v in visits:
         hour = floor_hour(v.entered)
@@ -193,37 +194,7 @@ def queue_hours(
     for hour, connects in answered_by_hour.items():
         handle.update(index.seconds(connects, interval_end=hour + HOUR))
     for v in visits:
-        stats = row(floor_hour(v.entered), v.queue)
-        stats.offered += 1
-        if v.at is None:
-            continue
-        wait = (v.at - v.entered).total_seconds()
-        if v.kind == r.QE_CONNECT:
-            stats.answered += 1
-            stats.answer_wait_s += wait
-            stats.longest_wait_s = max(stats.longest_wait_s, wait)
-            if stats.service_level_s is not None and wait <= stats.service_level_s:
-                stats.answered_in_sl += 1
-            if v.agent_id is not None:
-                talk, hold, wrap = handle.get((v.agent_id, v.call_id, v.at), (0.0, 0.0, 0.0))
-                stats.talk_s += talk
-                stats.hold_s += hold
-                stats.wrap_up_s += wrap
-        elif v.kind == r.QE_ABANDON:
-            if wait <= short:
-                stats.abandoned_short += 1
-            else:
-                stats.abandoned += 1
-                stats.abandon_wait_s += wait
-                stats.longest_wait_s = max(stats.longest_wait_s, wait)
-        elif v.kind == r.QE_OVERFLOW:
-            stats.overflowed += 1
-        elif v.kind == r.QE_TIMEOUT:
-            stats.timed_out += 1
-        elif v.kind == r.QE_VOICEMAIL:
-            stats.voicemail += 1
-        elif v.kind == r.QE_CALLBACK:
-            stats.callback += 1
+        visit_count(row(floor_hour(v.entered), v.queue), v, short_abandon_s=short, handle=handle)
     return rows
 
 

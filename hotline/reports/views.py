@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,7 +35,7 @@ from django.views.decorators.http import require_safe
 
 from hotline.accounts.scope import DataScope
 from hotline.core.errors import ServiceError
-from hotline.core.localtime import LOCAL_TZ, local_midnight
+from hotline.core.localtime import LOCAL_TZ
 from hotline.core.permissions import view_requires
 from hotline.orgs.models import Unit
 from hotline.taxonomy.models import RequestType
@@ -44,6 +44,7 @@ from hotline.workorders.selectors import LIST_RELATED
 
 from . import calls, exports, orders
 from .models import AssessmentScheme
+from .periods import Period, last_month
 from .tables import Table, format_value
 
 VIEW_REPORTS = "reports.view_reports"
@@ -91,40 +92,6 @@ class BadParameter(ServiceError):
 
     status = 400
     code = "bad_parameter"
-
-
-@dataclass(frozen=True)
-class Period:
-    """A report range: local dates ``first`` … ``last`` (both included) as ``[start, end)``."""
-
-    first: date
-    last: date
-
-    @property
-    def start(self) -> datetime:
-        return local_midnight(self.first)
-
-    @property
-    def end(self) -> datetime:
-        return local_midnight(self.last + timedelta(days=1))
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
-
-    def query(self) -> dict[str, str]:
-        return {"start": self.first.isoformat(), "end": self.last.isoformat()}
-
-    def label(self) -> str:
-        if self.first == self.last:
-            return self.first.isoformat()
-        return f"{self.first.isoformat()} – {self.last.isoformat()}"
-
-
-def last_month(now: datetime | None = None) -> Period:
-    today = timezone.localtime(now or timezone.now(), LOCAL_TZ).date()
-    last = today.replace(day=1) - timedelta(days=1)
-    return Period(last.replace(day=1), last)
 
 
 def _date(params: Mapping[str, str], name: str) -> date | None:

@@ -20,6 +20,7 @@ from hotline.audit.models import AuditEvent
 from hotline.notify.tests.test_email_smtp import free_port, smtp_settings
 from hotline.reports import mail
 from hotline.reports.models import ReportRecipient
+from hotline.reports.periods import last_month
 
 from .conftest import February, cst
 
@@ -140,7 +141,7 @@ def test_nobody_to_send_to_sends_nothing(people: Any) -> None:
 
 def test_previous_month_is_the_centres_month() -> None:
     # 1 March 00:30 in Shanghai is still 28 February in UTC: the report is February's
-    month = mail.previous_month(cst(2026, 3, 1, 0, 30))
+    month = last_month(cst(2026, 3, 1, 0, 30))
     assert (month.first.isoformat(), month.last.isoformat()) == ("2026-02-01", "2026-02-28")
-    assert mail.previous_month(cst(2026, 1, 5)).label == "2025-12"
-    assert mail.Month(month.first).end == cst(2026, 3, 1)
+    assert last_month(cst(2026, 1, 5)).month_label == "2025-12"
+    assert month.end == cst(2026, 3, 1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -185,7 +186,7 @@ def test_a_screen_defaults_to_last_month(people: Any) -> None:
     assert response.status_code == 200
     period = response.context["period"]
     assert period == views.last_month()
-    assert period.first.day == 1 and (period.last + views.timedelta(days=1)).day == 1
+    assert period.first.day == 1 and (period.last + timedelta(days=1)).day == 1
 
 
 # --- Bad parameters -------------------------------------------------------------------------------------
