@@ -1179,6 +1179,7 @@ class OrderHistory:
                 data={**data, "reopened": True},
             )
             order.round += 1
+            life.events[-1]["round"] = order.round  # the row of the move that starts the new round
             order.lead_unit, order.answer_due_at = None, None
         else:
             self._event(

@@ -106,6 +106,13 @@ def test_orders_live_their_lives_and_feed_last_months_reports(history: dict[str,
     ).exists()
     assert orders.filter(was_overdue=True, state=OrderState.CLOSED).exists()
     assert orders.filter(round=2).exists() and Revisit.objects.filter(reopened=True).exists()
+    # the revisit that reopens an order is the first row of its new round, as ``order_revisit`` writes it
+    reopening = Revisit.objects.filter(reopened=True).first()
+    assert reopening is not None and reopening.round == 1
+    row = OrderEvent.objects.get(
+        order=reopening.order, action=OrderAction.REVISIT, data__revisit=reopening.pk
+    )
+    assert row.round == 2 and row.to_state == OrderState.PENDING_DISPATCH
     assert set(Revisit.objects.values_list("satisfaction", flat=True)) >= {
         "satisfied",
         "basically",
