@@ -248,7 +248,7 @@ def load_demo_history(*, now: datetime | None = None, days: int = 75, seed: int 
 
 
 # ==================================================================================================
-# The demo city as the generators need it
+# The demo city as the histories need it
 # ==================================================================================================
 
 
