@@ -299,12 +299,15 @@ def _create_citizens() -> int:
 
 
 @transaction.atomic
-def load_demo(*, stdout: Writer | None = None) -> dict[str, int]:
-    """Load (or complete) the demo city. Idempotent: a second run changes nothing.
+def load_demo(*, stdout: Writer | None = None, history: bool = True) -> dict[str, int]:
+    """Load (or complete) the demo city. Idempotent: a second run changes nothing. With ``history``
+    also some 75 days of past orders and calls, so that the reports have figures
+    (``hotline.core.demo_history``).
 
     Returns what was created or updated, by kind.
     """
     from hotline.callcenter.demo import seed_callcenter
+    from hotline.core.demo_history import load_demo_history
     from hotline.core.demo_orders import load_demo_orders
     from hotline.taxonomy.importers import taxonomy_import_bundled
     from hotline.taxonomy.models import Category
@@ -337,6 +340,8 @@ def load_demo(*, stdout: Writer | None = None) -> dict[str, int]:
         "orders": load_demo_orders(),
         "contact_centre": seed_callcenter(),
     }
+    if history:  # needs the orders, queues and agents above
+        result["history"] = sum(load_demo_history().values())
     if stdout is not None:
         for kind, count in result.items():
             stdout.write(f"  {kind}: {count} created or updated\n")

@@ -44,7 +44,7 @@ DAYS = 34
 
 @pytest.fixture
 def history(db: Any) -> dict[str, int]:
-    load_demo()
+    load_demo(history=False)
     return load_demo_history(now=NOW, days=DAYS)
 
 
