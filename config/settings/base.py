@@ -112,6 +112,11 @@ else:
     # binds parameters on the client and never prepares. Behind a pooler that cannot carry prepared
     # statements (PgBouncer in transaction mode before 1.21) set it to None.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+    # No JIT compilation: the reports' grouped queries over a month of orders cost just above the
+    # server's JIT threshold and spent 100–150 ms of their 0.8–1 s compiling (docs/performance.md,
+    # reports). HOTLINE_PG_JIT=on gives it back.
+    if not env.bool("HOTLINE_PG_JIT", default=False):
+        DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts, passwords, sessions, lockout ------------------------------------------------------
