@@ -345,6 +345,11 @@ class HistoryGenerator:
         ]
         self.pick_day = Picker(days, day_w)
         self.pick_hour = Picker(list(range(24)), HOUR_PROFILE)
+        # Orders arrive in time order, as in production: ids (and so the table's physical order, and
+        # the rows of the history tables) follow the received time. Drawn at random instead, a
+        # month's orders lie on every page of the table and each report reads ten times the pages.
+        self.times = sorted(self._sample() for _ in range(n))
+        self.times.reverse()  # popped from the end
         self.day_seq: Counter[str] = Counter()
         self.rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in self.ids}
         self.states: Counter[str] = Counter()
@@ -365,6 +370,9 @@ class HistoryGenerator:
     # --- one order --------------------------------------------------------------------------------
 
     def _created(self) -> float:
+        return self.times.pop()
+
+    def _sample(self) -> float:
         while True:
             t = self.pick_day(self.rng) + self.pick_hour(self.rng) * HOUR + self.rng.random() * HOUR
             if t < self.now - 60:
