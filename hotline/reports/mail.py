@@ -25,7 +25,7 @@ from hotline.audit.services import audit_record
 from hotline.workorders.exports import PdfFontMissing, city_name
 
 from . import calls, exports, orders
-from .models import AssessmentScheme, ReportRecipient
+from .models import ReportRecipient
 from .periods import Period, last_month
 from .tables import Table, format_value
 
@@ -38,7 +38,7 @@ AUDIT_TYPE = "reports.monthlyreport"
 def monthly_tables(month: Period) -> list[Table]:
     """The tables of the monthly report, city-wide: assessment, volume by channel and by type,
     the call summary per queue."""
-    scheme = AssessmentScheme.objects.filter(active=True).order_by("name").first()
+    scheme = orders.scheme_in_use()
     start, end = month.start, month.end
     return [
         orders.assessment(start=start, end=end, scheme=scheme, parent_unit=None, user=None),

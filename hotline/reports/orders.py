@@ -610,11 +610,16 @@ def order_drill(
 # --- Assessment ----------------------------------------------------------------------------------
 
 
+def scheme_in_use() -> AssessmentScheme | None:
+    """The scheme a report uses when none is chosen: the first active one by name."""
+    return AssessmentScheme.objects.filter(active=True).order_by("name", "id").first()
+
+
 def scheme_weights(scheme: AssessmentScheme | None) -> dict[str, float]:
     """The weights of ``scheme``, or of the scheme in use, or the default weights. Only rates can
     be weighted; an unknown name is an error (the admin form shows it)."""
     if scheme is None:
-        scheme = AssessmentScheme.objects.filter(active=True).order_by("-updated_at", "-id").first()
+        scheme = scheme_in_use()
     weights = dict(scheme.weights) if scheme is not None else default_weights()
     wrong = [name for name in weights if name not in RATES]
     if wrong:

@@ -184,7 +184,7 @@ def parse_scheme(params: Mapping[str, str]) -> AssessmentScheme | None:
     measures' default weights)."""
     pk = _int(params, "scheme")
     if pk is None:
-        return AssessmentScheme.objects.filter(active=True).order_by("name").first()
+        return orders.scheme_in_use()
     scheme = AssessmentScheme.objects.filter(pk=pk).first()
     if scheme is None:
         raise BadParameter(
