@@ -99,6 +99,14 @@ MENU = [
         icon="users",
     ),
     MenuItem(
+        _("Assessment schemes"),
+        "admin:reports_assessmentscheme_changelist",
+        perm="reports.change_assessmentscheme",
+        staff_only=True,
+        group=MANAGE,
+        icon="list",
+    ),
+    MenuItem(
         _("Audit log"),
         "admin:audit_auditevent_changelist",
         perm="audit.view_auditevent",
