@@ -117,6 +117,8 @@ PAUSES = [(2.0, 10 * 60, "rest"), (4.0, 30 * 60, "meal"), (6.0, 10 * 60, "rest")
 
 EVENT_COLS = ["id", "order_id", "at", "actor_id", "actor_unit_id", "action", "from_state", "to_state",
               "round", "reason", "data", "visible_to_units"]  # fmt: skip
+# what an order's revisits, extensions and returns say, kept on the order (as the services do)
+ORDER_FACT_COLS = ["resolved", "revisited", "extended", "returned"]
 REVISIT_COLS = ["id", "order_id", "round", "method", "resolved", "satisfaction", "comment", "reopened",
                 "by_id", "at"]  # fmt: skip
 EXTENSION_COLS = ["id", "order_id", "unit_id", "working_days", "reason", "state", "requested_by_id",
@@ -258,11 +260,15 @@ class _Order:
         "dispatched",
         "dl_due",
         "dl_start",
+        "extended",
         "extensions",
         "lead",
         "merged_into",
         "paused",
+        "resolved",
         "result",
+        "returned",
+        "revisited",
         "round",
         "satisfaction",
         "state",
@@ -284,6 +290,8 @@ class _Order:
         self.answer = ""
         self.answered: float | None = None
         self.satisfaction = ""
+        self.resolved: bool | None = None
+        self.revisited = self.extended = self.returned = False
         self.closed: float | None = None
         self.closed_directly = False
         self.merged_into: int | None = None
@@ -478,7 +486,7 @@ class HistoryGenerator:
                 t = tr + rng.uniform(0.5 * HOUR, 8 * HOUR)
                 self._ev(oid, o, "return_accept", "pending_sign", t, actor=disp, unit=centre)
                 a[4], a[11] = "returned", t
-                o.paused = None
+                o.paused, o.returned = None, True
             else:
                 self._ev(oid, o, "dispatch", "pending_sign", t, actor=disp, unit=centre)
             days = 21 if complex_case else 7
@@ -526,6 +534,7 @@ class HistoryGenerator:
                 self._ev(oid, o, "extension_approve" if approve else "extension_refuse", "handling", td,
                          actor=disp, unit=centre)  # fmt: skip
                 ext[5], ext[8], ext[9] = ("approved" if approve else "refused"), disp, td
+                o.extended = o.extended or approve
                 if approve and o.answer_due is not None:
                     ext[11], ext[12] = o.answer_due, o.answer_due + wd * 1.4 * DAY
                     o.answer_due = ext[12]
@@ -586,7 +595,8 @@ class HistoryGenerator:
                     ts(tv),
                 )
             )
-            o.satisfaction = satisfaction
+            o.satisfaction, o.resolved = satisfaction, resolved
+            o.revisited = o.revisited or method != "unreachable"
             if reopen:  # 二次派单: a new round, to the same unit or another one
                 o.round += 1
                 self._ev(oid, o, "revisit", "pending_dispatch", tv, actor=disp, unit=centre,
@@ -638,6 +648,7 @@ class HistoryGenerator:
                 _t(o.dispatched), _t(due), _t(started), _t(warn), _t(urgent), level, _t(o.answer_due),
                 _t(o.paused), o.was_overdue, o.result, o.answer, _t(o.answered), o.satisfaction, _t(o.closed),
                 o.closed_directly, o.merged_into, rng.random() < 0.01,
+                o.resolved, o.revisited, o.extended, o.returned,
             )
         )  # fmt: skip
         for row in o.assignments:
@@ -925,7 +936,7 @@ def load(world: dict[str, Any], *, orders: int, calls: int, now: float, seed: in
     from hotline.workorders.models import Assignment, Extension, OrderEvent, Revisit, WorkOrder
 
     tables = {
-        "order": ("workorders_workorder", WorkOrder, ORDER_COLS),
+        "order": ("workorders_workorder", WorkOrder, ORDER_COLS + ORDER_FACT_COLS),
         "assignment": ("workorders_assignment", Assignment, ASSIGNMENT_COLS),
         "event": ("workorders_orderevent", OrderEvent, EVENT_COLS),
         "extension": ("workorders_extension", Extension, EXTENSION_COLS),
@@ -1389,7 +1400,17 @@ def raw_order_counts(start: dt.datetime, end: dt.datetime) -> dict[str, dict[Any
                count(*) FILTER (WHERE o.dispatched_at IS NOT NULL) AS dispatched,
                count(*) FILTER (WHERE o.state = 'closed') AS closed,
                count(*) FILTER (WHERE o.state = 'cancelled') AS cancelled,
-               count(*) FILTER (WHERE o.round > 1) AS reopened
+               count(*) FILTER (WHERE o.round > 1) AS reopened,
+               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM workorders_extension e
+                                              WHERE e.order_id = o.id AND e.state = 'approved'))
+                   AS extensions,
+               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM workorders_revisit v
+                                              WHERE v.order_id = o.id AND v.method <> 'unreachable'))
+                   AS revisited,
+               count(*) FILTER (WHERE o.state = 'closed' AND o.round = 1 AND NOT EXISTS (
+                   SELECT 1 FROM workorders_assignment a
+                   WHERE a.order_id = o.id AND a.role = 'lead' AND a.state = 'returned'))
+                   AS first_contact_rate_num
         FROM workorders_workorder o JOIN tree t ON t.id = o.lead_unit_id
         WHERE {period} AND o.state <> 'merged' GROUP BY t.root""",
         p,
@@ -1610,7 +1631,19 @@ def check_raw_counts(now: dt.datetime) -> dict[str, Any]:
                 "order_measures(unit)",
                 table,
                 raw["unit_orders"],
-                {c: c for c in ("received", "dispatched", "closed", "cancelled", "reopened")},
+                {
+                    c: c
+                    for c in (
+                        "received",
+                        "dispatched",
+                        "closed",
+                        "cancelled",
+                        "reopened",
+                        "extensions",
+                        "revisited",
+                        "first_contact_rate_num",
+                    )
+                },
             )
             cmp.table(
                 "order_measures(unit)",

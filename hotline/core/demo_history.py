@@ -865,6 +865,8 @@ class OrderHistory:
             if assignment.state in (AssignmentState.PENDING_SIGN, AssignmentState.SIGNED):
                 assignment.state, assignment.closed_at = state, at
                 units.append(assignment.unit)
+                if state == AssignmentState.RETURNED and assignment.role == AssignmentRole.LEAD:
+                    life.order.returned = True
         return units
 
     def _return(self, life: _Life, unit: Unit, at: datetime) -> None:
@@ -1060,7 +1062,7 @@ class OrderHistory:
             extension.old_due_at, extension.new_due_at = due, new_due
             data.update(old_due_at=due.isoformat(), new_due_at=new_due.isoformat())
             self._settle(life, decided)
-            order.answer_due_at = new_due
+            order.answer_due_at, order.extended = new_due, True
             if order.state == OrderState.HANDLING:
                 self._run_deadline(life, self.rules.existing(order.dispatched_at, new_due, order), decided)
             answered = min(answered, self._after(decided, 2, 8 * working_days))
@@ -1178,7 +1180,8 @@ class OrderHistory:
             "satisfaction": satisfaction,
             "revisit": revisit,
         }
-        order.satisfaction = satisfaction
+        order.satisfaction, order.resolved = satisfaction, resolved
+        order.revisited = order.revisited or method != RevisitMethod.UNREACHABLE
         if reopen:
             self._event(
                 life,

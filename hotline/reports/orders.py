@@ -1,11 +1,12 @@
 """Work-order measures (统一考核): the figures the centre is judged by and judges units by.
 
 Every measure is a pair of conditions — a denominator and a numerator — over the rows of one
-*basis*: the work orders themselves, the lead/assisting assignments (派单记录) or the latest
-revisit (回访) of each order. The same pair gives the figure (``Count`` with ``filter=``, in one
-GROUP BY query per basis, and one more per condition on an order's other rows: ``EXISTS``) and the
-list behind it (``order_drill``: ``filter(den & num)``), so a figure and its drill-down list cannot
-disagree. docs/measures.md defines each one in words.
+*basis*: the work orders themselves or the lead/assisting assignments (派单记录). What an order's
+revisits (回访), extensions and returns say is kept on the order by the work-order services
+(``resolved``, ``satisfaction``, ``revisited``, ``extended``, ``returned``), so the order measures
+need no join. The same pair gives the figure (``Count`` with ``filter=``, in one GROUP BY query
+per basis) and the list behind it (``order_drill``: ``filter(den & num)``), so a figure and its
+drill-down list cannot disagree. docs/measures.md defines each one in words.
 
 The period always selects orders by the day they were received (``created_at`` in
 ``[start, end)``); everything else about an order (its state, its revisits) is counted as it is
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet
+from django.db.models import Count, F, Model, Q, QuerySet
 from django.db.models.functions import ExtractHour, TruncDate
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -36,18 +37,16 @@ from hotline.workorders.choices import (
     AssignmentState,
     Channel,
     DeadlineLevel,
-    ExtensionState,
     OrderState,
-    RevisitMethod,
     Satisfaction,
 )
-from hotline.workorders.models import Assignment, Extension, Revisit, WorkOrder
+from hotline.workorders.models import Assignment, WorkOrder
 from hotline.workorders.selectors import orders_visible_to
 
 from .models import AssessmentScheme, default_weights
 from .tables import Column, Row, Table, change, rate
 
-Basis = Literal["order", "assignment", "revisit"]
+Basis = Literal["order", "assignment"]
 By = Literal["unit", "region", "category", "type", "channel", "total", "hour", "day"]
 
 # The request types that have their own summary table; ``OTHER_TYPES`` stands for all the rest.
@@ -71,23 +70,17 @@ class _Basis:
     order: str
     unit: str
     reverse: str
-    where: Q = field(default_factory=Q)  # which rows of the model are rows of the basis
 
     def o(self, name: str) -> str:
         """The lookup of the order's field ``name`` from a row of this basis."""
         return f"{self.order}__{name}" if self.order else name
 
 
-# the latest revisit of an order: none of a later round (there is one revisit per round)
-LATEST_REVISIT = ~Q(Exists(Revisit.objects.filter(order=OuterRef("order"), round__gt=OuterRef("round"))))
-
 BASES: dict[str, _Basis] = {
     # per unit: the order's current lead unit (主办单位)
     "order": _Basis(WorkOrder, "", "lead_unit_id", ""),
     # per unit: the unit the assignment was sent to
     "assignment": _Basis(Assignment, "order", "unit_id", "assignments"),
-    # per unit: the order's current lead unit
-    "revisit": _Basis(Revisit, "order", "order__lead_unit_id", "revisits", where=LATEST_REVISIT),
 }
 
 
@@ -107,27 +100,15 @@ class Measure:
     num: Q
     den: Q = field(default_factory=Q)
     help: Any = ""
-    exists: str | None = None  # a condition of the numerator on other rows (``EXISTS``)
 
 
 S = OrderState
 VALID = ~Q(state=S.MERGED)  # every measure but ``merged`` leaves merged orders out
 DISPATCHED = Q(dispatched_at__isnull=False)
 UNIT_ANSWERED = VALID & DISPATCHED & Q(answered_at__isnull=False)  # answered by a unit, not at intake
-REACHED = ~Q(method=RevisitMethod.UNREACHABLE)
 LEAD = Q(role=AssignmentRole.LEAD)
 RETURNED_LEAD = Q(role=AssignmentRole.LEAD, state=AssignmentState.RETURNED)
 ORDER_VALID = ~Q(order__state=S.MERGED)
-# Conditions on an order's other rows. A measure names one as ``exists``: it is a condition of its
-# numerator, evaluated in the query's WHERE clause (a semi-join, or an anti-join when negated),
-# because a correlated EXISTS inside a COUNT's FILTER runs once per order, and each one more time.
-EXISTS: dict[str, Q] = {
-    "reached_revisit": Q(Exists(Revisit.objects.filter(REACHED, order=OuterRef("pk")))),
-    "approved_extension": Q(
-        Exists(Extension.objects.filter(order=OuterRef("pk"), state=ExtensionState.APPROVED))
-    ),
-    "no_return": ~Q(Exists(Assignment.objects.filter(RETURNED_LEAD, order=OuterRef("pk")))),
-}
 GOOD = (Satisfaction.SATISFIED, Satisfaction.BASICALLY)
 SIGNED_IN_TIME = Q(sign_due_at__isnull=True) | Q(signed_at__lte=F("sign_due_at"))
 ANSWERED_IN_TIME = Q(answer_due_at__isnull=True) | Q(answered_at__lte=F("answer_due_at"))
@@ -159,13 +140,11 @@ MEASURES: dict[str, Measure] = _measures(
             help=_("Orders that passed a deadline at some time")),
     Measure("reopened", pgettext_lazy("report", "Reopened"), "count", "order", VALID & Q(round__gt=1),
             help=_("Orders sent to a new round after a revisit or a reopening")),
-    Measure("extensions", pgettext_lazy("report", "Extended"),
-            "count", "order", VALID, exists="approved_extension",
+    Measure("extensions", pgettext_lazy("report", "Extended"), "count", "order", VALID & Q(extended=True),
             help=_("Orders with at least one approved extension")),
     Measure("supervised", pgettext_lazy("report", "Supervised"), "count", "order", VALID & Q(supervised=True),
             help=_("Orders under a supervision notice")),
-    Measure("revisited", pgettext_lazy("report", "Revisited"),
-            "count", "order", VALID, exists="reached_revisit",
+    Measure("revisited", pgettext_lazy("report", "Revisited"), "count", "order", VALID & Q(revisited=True),
             help=_("Orders whose citizen was reached by a revisit")),
     # counts of assignments
     Measure("returns", pgettext_lazy("report", "Returns"), "count", "assignment", ORDER_VALID & RETURNED_LEAD,
@@ -176,13 +155,13 @@ MEASURES: dict[str, Measure] = _measures(
     Measure("assists", pgettext_lazy("report", "Assisting"),
             "count", "assignment", ORDER_VALID & Q(role=AssignmentRole.ASSIST),
             help=_("Orders the unit was asked to assist with")),
-    # counts of latest revisits
-    Measure("satisfied", pgettext_lazy("report", "Satisfied"), "count", "revisit",
-            ORDER_VALID & Q(satisfaction=Satisfaction.SATISFIED)),
-    Measure("basically_satisfied", pgettext_lazy("report", "Basically satisfied"), "count", "revisit",
-            ORDER_VALID & Q(satisfaction=Satisfaction.BASICALLY)),
-    Measure("unsatisfied", pgettext_lazy("report", "Unsatisfied"), "count", "revisit",
-            ORDER_VALID & Q(satisfaction=Satisfaction.UNSATISFIED)),
+    # counts of orders by the answer of their latest revisit
+    Measure("satisfied", pgettext_lazy("report", "Satisfied"), "count", "order",
+            VALID & Q(satisfaction=Satisfaction.SATISFIED)),
+    Measure("basically_satisfied", pgettext_lazy("report", "Basically satisfied"), "count", "order",
+            VALID & Q(satisfaction=Satisfaction.BASICALLY)),
+    Measure("unsatisfied", pgettext_lazy("report", "Unsatisfied"), "count", "order",
+            VALID & Q(satisfaction=Satisfaction.UNSATISFIED)),
     # rates
     Measure("sign_rate", pgettext_lazy("report", "Response rate"), "rate", "assignment",
             den=ORDER_VALID & LEAD & (
@@ -197,18 +176,18 @@ MEASURES: dict[str, Measure] = _measures(
     Measure("completion_rate", pgettext_lazy("report", "Completion rate"), "rate", "order",
             den=VALID & DISPATCHED & ~Q(state=S.CANCELLED), num=Q(state=S.CLOSED),
             help=_("Closed orders / dispatched orders not cancelled")),
-    Measure("resolution_rate", pgettext_lazy("report", "Resolution rate"), "rate", "revisit",
-            den=ORDER_VALID & Q(resolved__isnull=False), num=Q(resolved=True),
+    Measure("resolution_rate", pgettext_lazy("report", "Resolution rate"), "rate", "order",
+            den=VALID & Q(resolved__isnull=False), num=Q(resolved=True),
             help=_("Orders whose latest revisit says resolved / orders whose latest revisit says either")),
-    Measure("satisfaction_rate", pgettext_lazy("report", "Satisfaction rate"), "rate", "revisit",
-            den=ORDER_VALID & ~Q(satisfaction=""), num=Q(satisfaction__in=GOOD),
+    Measure("satisfaction_rate", pgettext_lazy("report", "Satisfaction rate"), "rate", "order",
+            den=VALID & ~Q(satisfaction=""), num=Q(satisfaction__in=GOOD),
             help=_("Satisfied or basically satisfied / orders whose latest revisit recorded a satisfaction")),
     Measure("revisit_rate", pgettext_lazy("report", "Revisit rate"), "rate", "order",
             den=UNIT_ANSWERED & (Q(state__in=(S.PENDING_REVISIT, S.CLOSED)) | Q(round__gt=1)),
-            num=Q(), exists="reached_revisit",
+            num=Q(revisited=True),
             help=_("Orders whose citizen a revisit reached / answered orders due for a revisit")),
     Measure("first_contact_rate", pgettext_lazy("report", "First-contact resolution"), "rate", "order",
-            den=VALID & Q(state=S.CLOSED), num=Q(round=1), exists="no_return",
+            den=VALID & Q(state=S.CLOSED), num=Q(round=1, returned=False),
             help=_("Closed in the first round without a return / closed orders")),
 )  # fmt: skip
 
@@ -466,7 +445,7 @@ def _rows(
         if visible.query.is_empty() or visible.query.where:  # the centre's scope adds no condition
             qs = visible if basis.model is WorkOrder else qs.filter(order__in=visible)
     period = Q(**{f"{basis.o('created_at')}__gte": start, f"{basis.o('created_at')}__lt": end})
-    return qs.filter(period & basis.where & _filter_q(basis, filters)).order_by()
+    return qs.filter(period & _filter_q(basis, filters)).order_by()
 
 
 # --- Figures -------------------------------------------------------------------------------------
@@ -476,21 +455,19 @@ def _counts(
     names: Sequence[str], dim: _Dim, *, start: datetime, end: datetime, user: Any, filters: ReportFilter
 ) -> tuple[dict[Any, dict[str, int]], dict[str, int]]:
     """For every report row and for the total: ``{name}_num`` and ``{name}_den`` of each measure.
-    One GROUP BY query per basis, and one per condition on other rows (``EXISTS``)."""
+    One GROUP BY query per basis."""
     per_row: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     total: dict[str, int] = defaultdict(int)
     keys_of = dim.keys_of()
-    queries: dict[tuple[str, str | None], dict[str, Any]] = defaultdict(dict)
+    queries: dict[str, dict[str, Any]] = defaultdict(dict)
     for name in names:
         m = MEASURES[name]
-        queries[m.basis, m.exists][f"{name}_num"] = _count(m.den & m.num)
+        queries[m.basis][f"{name}_num"] = _count(m.den & m.num)
         if m.kind == "rate":
-            queries[m.basis, None][f"{name}_den"] = _count(m.den)
-    for (basis_name, exists), aggregates in queries.items():
+            queries[m.basis][f"{name}_den"] = _count(m.den)
+    for basis_name, aggregates in queries.items():
         basis = BASES[basis_name]
         qs = _rows(basis, start=start, end=end, user=user, filters=filters)
-        if exists is not None:
-            qs = qs.filter(EXISTS[exists])
         if dim.column:
             qs = dim.annotate(qs, basis)
             group = dim.field(basis)
@@ -590,7 +567,7 @@ def order_drill(
 ) -> QuerySet[WorkOrder]:
     """The orders behind one figure: the row ``key`` of a report ``by`` a dimension (``by="total"``
     for the total row; ``key=None`` for the remainder row), and the numerator (``num``) or the
-    denominator of a rate. For a measure over assignments or revisits, each counted row gives its
+    denominator of a rate. For a measure over assignments, each counted row gives its
     order — once per row, so ``count()`` equals the figure (an order returned by two units is
     listed twice in their parent's row)."""
     filters = filters or ReportFilter()
@@ -598,7 +575,7 @@ def order_drill(
     m = MEASURES[measure]
     basis = BASES[m.basis]
     dim = _dimension(by, filters, rollup=rollup, start=start, end=end)
-    cond = m.den & m.num & (EXISTS[m.exists] if m.exists else Q()) if num or m.kind == "count" else m.den
+    cond = m.den & m.num if num or m.kind == "count" else m.den
     rows = dim.annotate(_rows(basis, start=start, end=end, user=user, filters=filters), basis)
     rows = rows.filter(cond & dim.q(basis, key))
     if basis.model is WorkOrder:

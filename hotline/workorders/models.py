@@ -126,6 +126,14 @@ class WorkOrder(models.Model):
     satisfaction = models.CharField(
         _("satisfaction"), max_length=16, choices=Satisfaction.choices, blank=True
     )
+    # What the order's other rows say, kept on the order by the services in the same transaction
+    # (the reports count them without a join): the latest revisit's answer to "resolved?"
+    # (``satisfaction`` above is its other answer), whether any revisit reached the citizen,
+    # whether an extension was approved, whether a lead unit's return was accepted.
+    resolved = models.BooleanField(_("resolved (latest revisit)"), null=True, blank=True)
+    revisited = models.BooleanField(_("citizen reached by a revisit"), default=False)
+    extended = models.BooleanField(_("extension approved"), default=False)
+    returned = models.BooleanField(_("returned by a lead unit"), default=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_directly = models.BooleanField(_("answered at intake"), default=False)
     merged_into = models.ForeignKey(

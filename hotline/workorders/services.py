@@ -676,7 +676,7 @@ def order_rate_by_citizen(
     )  # fmt: skip
     data = {"method": "web", "resolved": resolved, "satisfaction": satisfaction, "revisit": revisit.pk}
     audit_record(action=AuditAction.CREATE, obj=revisit, ip=address_ip, note="citizen portal rating")
-    _revisit_outcome(order, actor=None, reopen=unhappy, comment=comment, data=data, satisfaction=satisfaction)
+    _revisit_outcome(order, revisit, actor=None, reopen=unhappy, comment=comment, data=data)
     return revisit
 
 
@@ -817,6 +817,10 @@ def order_return_decide(
     now = timezone.now()
     if accept:
         old_units = _withdraw_assignments(order, state=AssignmentState.RETURNED)
+        returned = (
+            order.returned
+            or order.assignments.filter(role=AssignmentRole.LEAD, state=AssignmentState.RETURNED).exists()
+        )
         if new_lead_unit is not None:
             _check_units(new_lead_unit, assist_units)
             fields = _assign(order, actor=actor, lead_unit=new_lead_unit, assist_units=assist_units, now=now)
@@ -827,6 +831,7 @@ def order_return_decide(
                 to=OrderState.PENDING_SIGN,
                 reason=reason,
                 data={"from": [u.code for u in old_units], "lead": new_lead_unit.code},
+                returned=returned,
                 **fields,
             )
             _notify(order=order, kind="order_new", title=order.title, units=[new_lead_unit, *assist_units])
@@ -838,6 +843,7 @@ def order_return_decide(
                 to=OrderState.PENDING_DISPATCH,
                 reason=reason,
                 data={"from": [u.code for u in old_units]},
+                returned=returned,
                 lead_unit=None,
                 answer_due_at=None,
                 **_set_deadline(order, None),
@@ -936,14 +942,18 @@ def extension_decide(*, extension: Extension, actor: Any, approve: bool, note: s
         raise Conflict("The request was already decided.", code="state_changed")
     extension.refresh_from_db()
     data: dict[str, Any] = {"extension": extension.pk, "working_days": extension.working_days}
-    if approve and order.answer_due_at is not None:
-        new_due = deadlines.extend(due_at=order.answer_due_at, working_days=extension.working_days)
-        Extension.objects.filter(pk=extension.pk).update(old_due_at=order.answer_due_at, new_due_at=new_due)
-        data.update(old_due_at=order.answer_due_at.isoformat(), new_due_at=new_due.isoformat())
-        answer = deadlines.existing(started_at=order.dispatched_at, due_at=new_due, order=order)
-        fields: dict[str, Any] = {"answer_due_at": new_due}
-        if order.state == OrderState.HANDLING:
-            fields.update(_set_deadline(order, answer))
+    if approve:
+        fields: dict[str, Any] = {"extended": True}
+        if order.answer_due_at is not None:
+            new_due = deadlines.extend(due_at=order.answer_due_at, working_days=extension.working_days)
+            Extension.objects.filter(pk=extension.pk).update(
+                old_due_at=order.answer_due_at, new_due_at=new_due
+            )
+            data.update(old_due_at=order.answer_due_at.isoformat(), new_due_at=new_due.isoformat())
+            answer = deadlines.existing(started_at=order.dispatched_at, due_at=new_due, order=order)
+            fields["answer_due_at"] = new_due
+            if order.state == OrderState.HANDLING:
+                fields.update(_set_deadline(order, answer))
         _touch(order, **fields)
     _event(
         order,
@@ -1053,26 +1063,30 @@ def order_revisit(
         at=now,
     )
     data = {"method": method, "resolved": resolved, "satisfaction": satisfaction, "revisit": revisit.pk}
-    _revisit_outcome(
-        order, actor=actor, reopen=do_reopen, comment=comment, data=data, satisfaction=satisfaction
-    )
+    _revisit_outcome(order, revisit, actor=actor, reopen=do_reopen, comment=comment, data=data)
     return revisit
 
 
 def _revisit_outcome(
-    order: WorkOrder, *, actor: Any, reopen: bool, comment: str, data: dict[str, Any], satisfaction: str
+    order: WorkOrder, revisit: Revisit, *, actor: Any, reopen: bool, comment: str, data: dict[str, Any]
 ) -> None:
-    """Close the order after a revisit, or reopen it for a new round (二次派单)."""
+    """Close the order after a revisit, or reopen it for a new round (二次派单). The order keeps
+    the answers of its latest revisit, and whether any revisit reached the citizen."""
+    answers = {
+        "satisfaction": revisit.satisfaction,
+        "resolved": revisit.resolved,
+        "revisited": order.revisited or revisit.method != RevisitMethod.UNREACHABLE,
+    }
     if reopen:
         _move(
             order, action=OrderAction.REVISIT, actor=actor, to=OrderState.PENDING_DISPATCH, reason=comment,
-            data={**data, "reopened": True}, round=order.round + 1, satisfaction=satisfaction,
-            lead_unit=None, answer_due_at=None, **_set_deadline(order, None),
+            data={**data, "reopened": True}, round=order.round + 1, lead_unit=None, answer_due_at=None,
+            **answers, **_set_deadline(order, None),
         )  # fmt: skip
     else:
         _move(
             order, action=OrderAction.REVISIT, actor=actor, to=OrderState.CLOSED, reason=comment, data=data,
-            satisfaction=satisfaction, closed_at=timezone.now(), **_set_deadline(order, None),
+            closed_at=timezone.now(), **answers, **_set_deadline(order, None),
         )  # fmt: skip
 
 

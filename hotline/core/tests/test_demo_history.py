@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from django.db.models import Count
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from hotline.accounts.models import User
 from hotline.audit.context import acting_as
@@ -125,6 +126,26 @@ def test_orders_live_their_lives_and_feed_last_months_reports(history: dict[str,
     )
     assert OrderEvent.objects.filter(action=OrderAction.RETURN_REFUSE).exists()
     assert orders.filter(closed_directly=True).exists() and orders.filter(supervised=True).exists()
+    # each order keeps what its revisits, extensions and assignments say (the reports count those)
+    mine = {"order": OuterRef("pk")}
+    latest = Revisit.objects.filter(**mine).order_by("-round", "-id")
+    said = orders.annotate(
+        r_resolved=Subquery(latest.values("resolved")[:1]),
+        r_satisfaction=Coalesce(Subquery(latest.values("satisfaction")[:1]), Value("")),
+        r_revisited=Exists(Revisit.objects.filter(~Q(method="unreachable"), **mine)),
+        r_extended=Exists(Extension.objects.filter(state="approved", **mine)),
+        r_returned=Exists(Assignment.objects.filter(role="lead", state="returned", **mine)),
+    )
+    wrong = said.exclude(
+        Q(resolved=F("r_resolved")) | Q(resolved__isnull=True, r_resolved__isnull=True),
+        satisfaction=F("r_satisfaction"),
+        revisited=F("r_revisited"),
+        extended=F("r_extended"),
+        returned=F("r_returned"),
+    )
+    assert not wrong.exists(), list(wrong.values_list("number", flat=True)[:5])
+    for flag in ("revisited", "extended", "returned", "resolved"):
+        assert orders.filter(**{flag: True}).exists(), flag
     # phone orders of the call period were taken during an answered call, by the agent on it
     link = CallOrderLink.objects.select_related("order").first()
     assert link is not None

@@ -3,17 +3,19 @@ lists its orders and what makes each awkward), and every figure against its dril
 
 from __future__ import annotations
 
+import importlib
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.db.models import OuterRef, Subquery
 
 from hotline.reports import orders as r
 from hotline.reports.models import AssessmentScheme
 from hotline.reports.tables import Table
 from hotline.workorders import services as s
-from hotline.workorders.models import WorkOrder
+from hotline.workorders.models import Revisit, WorkOrder
 
 from .conftest import CST, PERIOD, at, cst
 
@@ -103,6 +105,55 @@ def test_the_fixture_tells_its_story(february: Any) -> None:
         ("ST-EAST2", "returned"),
         ("ST-EAST1", "answered"),
     ]
+
+
+def what_the_rows_say() -> dict[int, tuple[Any, ...]]:
+    """Per order: its latest revisit's answers, and whether a revisit reached the citizen, an
+    extension was approved and a lead unit's return accepted — read from those rows themselves."""
+    out = {}
+    for order in WorkOrder.objects.order_by("pk"):
+        latest = order.revisits.order_by("-round", "-id").first()
+        out[order.pk] = (
+            latest.resolved if latest else None,
+            latest.satisfaction if latest else "",
+            order.revisits.exclude(method="unreachable").exists(),
+            order.extensions.filter(state="approved").exists(),
+            order.assignments.filter(role="lead", state="returned").exists(),
+        )
+    return out
+
+
+def what_the_orders_keep() -> dict[int, tuple[Any, ...]]:
+    rows = WorkOrder.objects.order_by("pk").values_list(
+        "pk", "resolved", "satisfaction", "revisited", "extended", "returned"
+    )
+    return {pk: tuple(rest) for pk, *rest in rows}
+
+
+def test_the_order_keeps_what_its_rows_say(february: Any) -> None:
+    f = february
+    kept = what_the_orders_keep()
+    assert kept == what_the_rows_say()
+    assert kept[f.o2.pk] == (True, "basically", True, False, False)  # the second round's revisit
+    assert kept[f.o4.pk] == (None, "", False, True, False)  # unreachable; one of two extensions approved
+    assert kept[f.o5.pk] == (True, "satisfied", True, False, True)  # returned, then re-dispatched
+    assert kept[f.o11.pk] == (False, "unsatisfied", True, False, False)
+    assert kept[f.o8.pk] == (None, "", False, False, False)
+
+
+def test_the_migration_fills_what_the_rows_say(february: Any) -> None:
+    from django.apps import apps
+
+    fill = importlib.import_module("hotline.workorders.migrations.0008_order_facts").fill
+    truth = what_the_rows_say()
+    WorkOrder.objects.update(resolved=None, satisfaction="", revisited=False, extended=False, returned=False)
+    WorkOrder.objects.filter(pk__in=[pk for pk, facts in truth.items() if facts[1]]).update(
+        satisfaction=Subquery(
+            Revisit.objects.filter(order=OuterRef("pk")).order_by("-round").values("satisfaction")[:1]
+        )
+    )  # ``satisfaction`` was already kept before the migration
+    fill(apps, None)
+    assert what_the_orders_keep() == truth
 
 
 def test_totals_of_the_period(february: Any) -> None:
