@@ -12,6 +12,7 @@ People (password ``PASSWORD``):
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,16 @@ def _expected_database(django_db_setup: Any, django_db_blocker: Any) -> None:
         from django.db import connection
 
         assert connection.vendor == expected, f"expected {expected}, running on {connection.vendor}"
+
+
+@pytest.fixture(autouse=True)
+def _no_dashboard_event_after_the_test() -> Iterator[None]:
+    """A change near a test's end schedules the dashboards' trailing event a second later, from a
+    timer thread; it must not land in the next test's database."""
+    yield
+    from hotline.reports.live import throttle
+
+    throttle().cancel()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -10,6 +10,7 @@ when the second is over, so the last change is never left unannounced.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from hotline.core.events import publish_many_now
 GROUP = "reports.live"
 EVENT = {"type": "reports.orders"}
 THROTTLE_S = 1.0
+
+logger = logging.getLogger(__name__)
 
 
 class Throttle:
@@ -70,6 +73,10 @@ class Throttle:
             self._last = self.clock()
         try:
             self.send_later()
+        except Exception:
+            # e.g. SQLite busy past its timeout: the event is lost, and the dashboards still
+            # refetch their figures every minute (and at the next change)
+            logger.warning("the trailing dashboard event was not sent", exc_info=True)
         finally:
             connections.close_all()  # this thread's own connections (the embedded layer writes a row)
 

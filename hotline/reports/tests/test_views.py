@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+import time
 from datetime import timedelta
 from html import unescape
 from typing import Any
@@ -401,8 +403,6 @@ def test_orders_changed_sends_one_event_after_commit(
 
 
 def test_the_throttle_sends_at_most_once_per_interval_and_never_drops_the_last() -> None:
-    import threading
-
     now = [100.0]
     sent: list[float] = []
     done = threading.Event()
@@ -424,6 +424,36 @@ def test_the_throttle_sends_at_most_once_per_interval_and_never_drops_the_last()
     now[0] = 101.0
     throttle()  # a quiet interval later: at once
     assert len(sent) == 3
+    throttle.cancel()
+
+
+def test_a_trailing_send_that_fails_is_logged_and_the_throttle_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [100.0]
+    sent: list[float] = []
+    failed = threading.Event()
+
+    def send_later() -> None:
+        failed.set()
+        raise RuntimeError("database is locked")
+
+    throttle = live.Throttle(lambda: sent.append(now[0]), send_later=send_later, interval=0.1,
+                             clock=lambda: now[0])  # fmt: skip
+    with caplog.at_level("WARNING", logger="hotline.reports.live"):
+        throttle()
+        now[0] = 100.05
+        throttle()  # a trailing send, which fails
+        assert failed.wait(2)
+        for _ in range(200):
+            if "the trailing dashboard event was not sent" in caplog.text:
+                break
+            time.sleep(0.01)
+    assert "the trailing dashboard event was not sent" in caplog.text
+    assert not throttle.pending
+    now[0] = 101.0
+    throttle()
+    assert sent == [100.0, 101.0]
     throttle.cancel()
 
 
