@@ -118,7 +118,7 @@ PAUSES = [(2.0, 10 * 60, "rest"), (4.0, 30 * 60, "meal"), (6.0, 10 * 60, "rest")
 EVENT_COLS = ["id", "order_id", "at", "actor_id", "actor_unit_id", "action", "from_state", "to_state",
               "round", "reason", "data", "visible_to_units"]  # fmt: skip
 # what an order's revisits, extensions and returns say, kept on the order (as the services do)
-ORDER_FACT_COLS = ["resolved", "revisited", "extended", "returned"]
+ORDER_FACT_COLS = ["resolved", "revisited", "extended", "returned", "unit_overdue"]
 REVISIT_COLS = ["id", "order_id", "round", "method", "resolved", "satisfaction", "comment", "reopened",
                 "by_id", "at"]  # fmt: skip
 EXTENSION_COLS = ["id", "order_id", "unit_id", "working_days", "reason", "state", "requested_by_id",
@@ -272,6 +272,7 @@ class _Order:
         "round",
         "satisfaction",
         "state",
+        "unit_overdue",
         "updated",
         "was_overdue",
     )  # fmt: skip
@@ -285,7 +286,7 @@ class _Order:
         self.dl_start: float | None = None
         self.dl_due: float | None = None
         self.paused: float | None = None
-        self.was_overdue = False
+        self.was_overdue = self.unit_overdue = False
         self.result = ""
         self.answer = ""
         self.answered: float | None = None
@@ -512,6 +513,8 @@ class HistoryGenerator:
             else:
                 signed = sign_due + rng.uniform(60, 12 * HOUR)  # signed late
             self._ev(oid, o, "sign", "handling", signed, actor=self.handlers[lead], unit=lead)
+            if signed > sign_due:  # the scan marked it overdue while the unit had not signed
+                o.was_overdue = o.unit_overdue = True
             a[4], a[9], a[10] = "signed", signed, self.handlers[lead]
             if assist is not None:
                 assist[4], assist[9] = "signed", signed
@@ -544,7 +547,8 @@ class HistoryGenerator:
             result = "resolved" if r < 0.62 else "explained" if r < 0.9 else "unresolved"
             self._ev(oid, o, "answer", "pending_review", answered, actor=self.handlers[lead], unit=lead)
             o.result, o.answer, o.answered = result, "经核实，已安排人员现场处理并向市民反馈。", answered
-            o.was_overdue = o.was_overdue or bool(o.answer_due and answered > o.answer_due)
+            late = bool(o.answer_due and answered > o.answer_due)
+            o.was_overdue, o.unit_overdue = o.was_overdue or late, o.unit_overdue or late
             a[4] = "answered"
             o.dl_start, o.dl_due = answered, answered + 1.4 * DAY
             reviewed = answered + rng.uniform(HOUR, 30 * HOUR)
@@ -555,7 +559,8 @@ class HistoryGenerator:
                 again = reviewed + rng.uniform(4 * HOUR, 3 * DAY)
                 self._ev(oid, o, "answer", "pending_review", again, actor=self.handlers[lead], unit=lead)
                 o.answered = again
-                o.was_overdue = o.was_overdue or bool(o.answer_due and again > o.answer_due)
+                late = bool(o.answer_due and again > o.answer_due)
+                o.was_overdue, o.unit_overdue = o.was_overdue or late, o.unit_overdue or late
                 a[4] = "answered"
                 o.dl_start, o.dl_due = again, again + 1.4 * DAY
                 reviewed = again + rng.uniform(HOUR, 30 * HOUR)
@@ -635,6 +640,7 @@ class HistoryGenerator:
             level = 100 if due <= at else 90 if urgent <= at else 70 if warn <= at else 0
             if level == 100:
                 o.was_overdue = True
+                o.unit_overdue = o.unit_overdue or o.state in ("pending_sign", "handling")
         name = SURNAMES[rng.randrange(len(SURNAMES))] + GIVEN[rng.randrange(len(GIVEN))]
         topic = leaf[1] if leaf is not None else "其他"
         place = self.street_names.get(region, "本市") if region else "本市"
@@ -648,7 +654,7 @@ class HistoryGenerator:
                 _t(o.dispatched), _t(due), _t(started), _t(warn), _t(urgent), level, _t(o.answer_due),
                 _t(o.paused), o.was_overdue, o.result, o.answer, _t(o.answered), o.satisfaction, _t(o.closed),
                 o.closed_directly, o.merged_into, rng.random() < 0.01,
-                o.resolved, o.revisited, o.extended, o.returned,
+                o.resolved, o.revisited, o.extended, o.returned, o.unit_overdue,
             )
         )  # fmt: skip
         for row in o.assignments:

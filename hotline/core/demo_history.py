@@ -679,6 +679,8 @@ class OrderHistory:
             order.deadline_level = level
             if level == DeadlineLevel.OVERDUE:
                 order.was_overdue = True
+                if order.state in (OrderState.PENDING_SIGN, OrderState.HANDLING):
+                    order.unit_overdue = True
             life.events.append(
                 {
                     "order": life,
@@ -1124,6 +1126,7 @@ class OrderHistory:
         )
         order.result, order.answer, order.answered_at = result, text, at
         order.was_overdue = order.was_overdue or overdue
+        order.unit_overdue = order.unit_overdue or overdue
         assignment.state = AssignmentState.ANSWERED
         self._run_deadline(life, self.rules.for_step(DeadlineStep.REVIEW, at, order), at)
         return at

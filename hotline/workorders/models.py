@@ -119,6 +119,9 @@ class WorkOrder(models.Model):
     answer_due_at = models.DateTimeField(_("answer due"), null=True, blank=True)
     clock_paused_at = models.DateTimeField(null=True, blank=True)
     was_overdue = models.BooleanField(_("was overdue"), default=False)
+    # a unit's own deadline (to sign, to answer) passed while the unit held the order; the centre's
+    # steps (dispatch, review, revisit) running late set ``was_overdue`` only
+    unit_overdue = models.BooleanField(_("overdue at a unit"), default=False)
 
     result = models.CharField(_("result"), max_length=16, choices=Result.choices, blank=True)
     answer = models.TextField(_("answer"), blank=True)

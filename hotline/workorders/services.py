@@ -991,6 +991,7 @@ def order_answer(
         answer=text,
         answered_at=now,
         was_overdue=order.was_overdue or overdue,
+        unit_overdue=order.unit_overdue or overdue,
         **_set_deadline(order, review),
     )
     _save_attachments(order, files, actor=actor, event=event)

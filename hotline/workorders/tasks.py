@@ -95,8 +95,13 @@ def _mark(ids: Sequence[int], *, level: int, now: datetime) -> list[tuple[int, s
     concurrent step moved in the meantime."""
     table = WorkOrder._meta.db_table
     marks = ", ".join("%s" for _ in ids)
-    overdue = ", was_overdue = %s" if level == DeadlineLevel.OVERDUE else ""
-    params: list[Any] = [level, *([True] if overdue else []), *ids, level]
+    overdue = (
+        ", was_overdue = %s, unit_overdue = (unit_overdue OR state IN (%s, %s))"
+        if level == DeadlineLevel.OVERDUE
+        else ""
+    )
+    unit_steps = [True, OrderState.PENDING_SIGN.value, OrderState.HANDLING.value]  # a unit's deadline runs
+    params: list[Any] = [level, *(unit_steps if overdue else []), *ids, level]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET deadline_level = %s{overdue} WHERE id IN ({marks})"  # noqa: S608

@@ -144,7 +144,8 @@ def test_orders_live_their_lives_and_feed_last_months_reports(history: dict[str,
         returned=F("r_returned"),
     )
     assert not wrong.exists(), list(wrong.values_list("number", flat=True)[:5])
-    for flag in ("revisited", "extended", "returned", "resolved"):
+    assert not orders.filter(unit_overdue=True, was_overdue=False).exists()
+    for flag in ("revisited", "extended", "returned", "resolved", "unit_overdue"):
         assert orders.filter(**{flag: True}).exists(), flag
     # phone orders of the call period were taken during an answered call, by the agent on it
     link = CallOrderLink.objects.select_related("order").first()

@@ -156,6 +156,17 @@ def test_the_migration_fills_what_the_rows_say(february: Any) -> None:
     assert what_the_orders_keep() == truth
 
 
+def test_the_migration_finds_the_orders_overdue_at_a_unit(february: Any) -> None:
+    from django.apps import apps
+
+    fill = importlib.import_module("hotline.workorders.migrations.0009_unit_overdue").fill
+    kept = dict(WorkOrder.objects.values_list("pk", "unit_overdue"))
+    assert kept[february.o8.pk] and kept[february.o9.pk] and kept[february.o10.pk]
+    WorkOrder.objects.update(unit_overdue=False)
+    fill(apps, None)
+    assert dict(WorkOrder.objects.values_list("pk", "unit_overdue")) == kept
+
+
 def test_totals_of_the_period(february: Any) -> None:
     table = r.order_measures(start=START, end=END, by="total")
     assert table.rows == []

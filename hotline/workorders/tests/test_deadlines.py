@@ -65,7 +65,7 @@ def test_warning_urgent_and_overdue_with_notifications(
         result = deadlines_scan(now=order.due_at + timedelta(seconds=1))
     assert result[100] == 1
     order.refresh_from_db()
-    assert order.deadline_level == 100 and order.was_overdue
+    assert order.deadline_level == 100 and order.was_overdue and order.unit_overdue
     assert list(order.events.filter(action="deadline").values_list("data__level", flat=True)) == [70, 90, 100]
     notified = Notification.objects.filter(recipient__in=[people.wang, people.sun])
     assert notified.filter(kind="order_warning").count() == 4  # 70 % and 90 %, two staff each
@@ -177,3 +177,39 @@ def test_a_refused_return_moves_the_units_time_to_sign_by_the_arbitration(
     lead.refresh_from_db()
     assert lead.sign_due_at.astimezone(CST) == cst(2026, 3, 2, 11, 30)
     assert order.due_at.astimezone(CST) == cst(2026, 3, 2, 11, 30)
+
+
+def test_the_centres_own_late_step_is_not_the_units(take: Any, people: Any, city: Any) -> None:
+    """The unit answered in time; the centre's review then ran past its deadline. The order was
+    overdue, but not at the unit: the unit's on-time rate counts it as on time."""
+    from hotline.reports.orders import order_measures
+
+    with time_machine.travel(cst(2026, 3, 2, 9, 0), tick=False):  # Monday
+        order = take()
+        s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+        s.order_sign(order=order, actor=people.wang)
+    with time_machine.travel(cst(2026, 3, 3, 10, 0), tick=False):
+        s.order_answer(order=order, actor=people.wang, result="resolved", answer="已处理。")
+    order.refresh_from_db()
+    assert order.state == "pending_review" and order.due_at is not None
+    assert deadlines_scan(now=order.due_at + timedelta(seconds=1))[100] == 1
+    order.refresh_from_db()
+    assert order.was_overdue and not order.unit_overdue
+    table = order_measures(
+        start=cst(2026, 3, 1), end=cst(2026, 4, 1), by="total", measures=["on_time_rate", "overdue"]
+    )
+    assert table.total is not None
+    assert (table.total.values["on_time_rate_num"], table.total.values["on_time_rate_den"]) == (1, 1)
+    assert table.total.values["overdue"] == 0
+
+
+def test_a_late_answer_is_overdue_at_the_unit(take: Any, people: Any, city: Any) -> None:
+    with time_machine.travel(cst(2026, 3, 2, 9, 0), tick=False):
+        order = take()
+        s.order_dispatch(order=order, actor=people.zhou, lead_unit=city.east1_office)
+        s.order_sign(order=order, actor=people.wang)
+    assert order.answer_due_at is not None
+    with time_machine.travel(order.answer_due_at + timedelta(minutes=5), tick=False):
+        s.order_answer(order=order, actor=people.wang, result="resolved", answer="已处理。")
+    order.refresh_from_db()
+    assert order.was_overdue and order.unit_overdue  # answered late, before any scan saw it
