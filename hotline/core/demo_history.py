@@ -85,6 +85,7 @@ from hotline.workcalendar.engine import work_calendar
 from hotline.workcalendar.selectors import add_working_time, deadline_alert_times, deadline_rule_for
 from hotline.workorders import deadlines
 from hotline.workorders.choices import (
+    UNIT_STATES,
     AssignmentRole,
     AssignmentState,
     Channel,
@@ -679,7 +680,7 @@ class OrderHistory:
             order.deadline_level = level
             if level == DeadlineLevel.OVERDUE:
                 order.was_overdue = True
-                if order.state in (OrderState.PENDING_SIGN, OrderState.HANDLING):
+                if order.state in UNIT_STATES:
                     order.unit_overdue = True
             life.events.append(
                 {

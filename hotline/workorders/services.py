@@ -726,10 +726,11 @@ def _assign(
     }
 
 
-def _withdraw_assignments(order: WorkOrder, *, state: str = AssignmentState.WITHDRAWN) -> list[Unit]:
+def _withdraw_assignments(order: WorkOrder, *, state: str = AssignmentState.WITHDRAWN) -> list[Assignment]:
+    """Close the order's active assignments in ``state``; returns them (with their units)."""
     active = list(order.assignments.filter(state__in=ACTIVE_ASSIGNMENT_STATES).select_related("unit"))
     order.assignments.filter(pk__in=[a.pk for a in active]).update(state=state, closed_at=timezone.now())
-    return [a.unit for a in active]
+    return active
 
 
 @transaction.atomic
@@ -816,11 +817,9 @@ def order_return_decide(
     _require(actor, "workorders.dispatch_workorder")
     now = timezone.now()
     if accept:
-        old_units = _withdraw_assignments(order, state=AssignmentState.RETURNED)
-        returned = (
-            order.returned
-            or order.assignments.filter(role=AssignmentRole.LEAD, state=AssignmentState.RETURNED).exists()
-        )
+        withdrawn = _withdraw_assignments(order, state=AssignmentState.RETURNED)
+        old_units = [a.unit for a in withdrawn]
+        returned = order.returned or any(a.role == AssignmentRole.LEAD for a in withdrawn)
         if new_lead_unit is not None:
             _check_units(new_lead_unit, assist_units)
             fields = _assign(order, actor=actor, lead_unit=new_lead_unit, assist_units=assist_units, now=now)
@@ -1112,7 +1111,7 @@ def order_cancel(*, order: WorkOrder, actor: Any, reason: str) -> WorkOrder:
     """撤销 — a duplicate entry, a request withdrawn by the citizen, a test call…"""
     _require(actor, "workorders.review_workorder")
     text = _require_text(reason, "reason")
-    units = _withdraw_assignments(order)
+    units = [a.unit for a in _withdraw_assignments(order)]
     _move(order, action=OrderAction.CANCEL, actor=actor, reason=text, **_set_deadline(order, None))
     if units:
         _notify(order=order, kind="order_cancelled", title=order.title, units=units)

@@ -25,7 +25,7 @@ from hotline.accounts.choices import Role
 from hotline.core.rows import insert_rows
 from hotline.reports.live import orders_changed
 
-from .choices import DeadlineLevel, OrderAction, OrderState
+from .choices import UNIT_STATES, DeadlineLevel, OrderAction, OrderState
 from .models import DeadlineScanMark, OrderEvent, WorkOrder
 
 # States whose deadline runs: a unit holds the order, or the centre reviews or revisits it.
@@ -66,7 +66,7 @@ def deadlines_scan(*, now: datetime | None = None) -> dict[int, int]:
                 ids[start : start + CHUNK], level=int(level), now=now
             ):
                 reached[int(level)] += 1
-                if state in (OrderState.PENDING_SIGN, OrderState.HANDLING) and unit_id is not None:
+                if state in UNIT_STATES and unit_id is not None:
                     by_unit[unit_id].append(number)
                 if level == DeadlineLevel.OVERDUE or state in (
                     OrderState.PENDING_REVIEW,
@@ -95,13 +95,13 @@ def _mark(ids: Sequence[int], *, level: int, now: datetime) -> list[tuple[int, s
     concurrent step moved in the meantime."""
     table = WorkOrder._meta.db_table
     marks = ", ".join("%s" for _ in ids)
-    overdue = (
-        ", was_overdue = %s, unit_overdue = (unit_overdue OR state IN (%s, %s))"
-        if level == DeadlineLevel.OVERDUE
-        else ""
-    )
-    unit_steps = [True, OrderState.PENDING_SIGN.value, OrderState.HANDLING.value]  # a unit's deadline runs
-    params: list[Any] = [level, *(unit_steps if overdue else []), *ids, level]
+    overdue = ""
+    overdue_params: list[Any] = []
+    if level == DeadlineLevel.OVERDUE:  # overdue at a unit too when a unit's deadline was running
+        in_unit = ", ".join("%s" for _ in UNIT_STATES)
+        overdue = f", was_overdue = %s, unit_overdue = (unit_overdue OR state IN ({in_unit}))"
+        overdue_params = [True, *sorted(state.value for state in UNIT_STATES)]
+    params: list[Any] = [level, *overdue_params, *ids, level]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET deadline_level = %s{overdue} WHERE id IN ({marks})"  # noqa: S608
