@@ -340,7 +340,7 @@ def test_a_restarted_switch_deletes_the_calls_its_predecessor_left_in_rtpengine(
     switch.call(lambda: switch.service.reload())
     caller = call(switch, tmp_path, [("wait", 30)])
     try:
-        wait_for(lambda: switch.runtime.switch.calls, what="the call in the switch")
+        wait_for_answer(switch)
         call_id = next(iter(switch.runtime.switch.calls))
         switch.stop()  # the process dies: no BYE, the call stays in rtpengine
         assert call_id in asyncio.run(list_calls(rtpengine))
@@ -353,6 +353,14 @@ def test_a_restarted_switch_deletes_the_calls_its_predecessor_left_in_rtpengine(
         caller.stop()
 
 
+def wait_for_answer(switch: Switch) -> None:
+    """Until the switch has answered a caller: its media is then in rtpengine."""
+    wait_for(
+        lambda: any(leg.state == "up" for leg in list(switch.runtime.switch.legs.values())),
+        what="the call answered",
+    )
+
+
 def test_when_rtpengine_restarts_the_calls_it_lost_are_hung_up(
     phones: Any, tmp_path: Path, rtpengine: Rtpengine, prompt_dir: Path
 ) -> None:
@@ -362,7 +370,9 @@ def test_when_rtpengine_restarts_the_calls_it_lost_are_hung_up(
     switch = Switch(options, prompt_dir, reconcile_s=1.0).start()
     try:
         caller = call(switch, tmp_path, [], hang_up=False)  # waits for the switch's BYE
-        wait_for(lambda: switch.runtime.switch.calls, what="the call in the switch")
+        # answered, so its media is in rtpengine: an answer sent after the restart would find a
+        # fresh rtpengine and nothing lost
+        wait_for_answer(switch)
         stop_rtpengine(media)
         media = start_rtpengine(options, log_path=tmp_path / "rtpengine-2.log", die_with_parent=True)
         assert caller.wait(30) == 0, caller.output()
