@@ -374,6 +374,24 @@ class QueueEventLog(models.Model):
         return f"{self.queue} {self.kind} {self.call_id}"
 
 
+class RecordMark(models.Model):
+    """How complete the records are: every record of anything that began before ``settled`` is
+    written. The switch sets it, with its records, to the start of its oldest call still going on
+    or still being wrapped up by an agent (its clock's time when there is none); the hourly
+    roll-ups seal an hour as soon as this has passed its end (docs/measures.md, "Roll-ups")."""
+
+    source = models.CharField(_("source"), max_length=32, unique=True)
+    settled = models.DateTimeField(_("records complete before"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("record mark")
+        verbose_name_plural = _("record marks")
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.settled:%Y-%m-%d %H:%M:%S}"
+
+
 class CallRecord(models.Model):
     """话单 — the call detail record: one row per call, written when it ends."""
 

@@ -30,12 +30,21 @@ from datetime import datetime
 from typing import Any
 
 from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
 
 from hotline.core.rows import insert_values
 
 from . import records as r
 from .choices import OPEN_CALLBACK_STATES, CallbackReason, Direction
-from .models import AgentStateLog, CallbackRequest, CallLeg, CallRecord, QueueEventLog, Voicemail
+from .models import (
+    AgentStateLog,
+    CallbackRequest,
+    CallLeg,
+    CallRecord,
+    QueueEventLog,
+    RecordMark,
+    Voicemail,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +61,7 @@ class _Buffers:
     calls: list[r.CallRecord] = field(default_factory=list)
     voicemails: list[dict[str, Any]] = field(default_factory=list)
     callbacks: list[dict[str, Any]] = field(default_factory=list)
+    mark: datetime | None = None  # the latest ``settled`` reported (see ``DjangoRecorder.mark``)
 
     def size(self) -> int:
         return (
@@ -61,6 +71,7 @@ class _Buffers:
             + len(self.calls)
             + len(self.voicemails)
             + len(self.callbacks)
+            + (self.mark is not None)
         )
 
 
@@ -84,7 +95,9 @@ class DjangoRecorder:
         abandoned_callbacks: bool = True,
         clock: Callable[[], float] = time.monotonic,
         on_written: Callable[[int, int], None] | None = None,
+        source: str = "switch",
     ) -> None:
+        self.source = source  # the name of the ``RecordMark`` this recorder keeps
         self.on_written = on_written  # (voicemails, callback requests) after each write
         self.batch_size = batch_size
         self.max_delay_s = max_delay_s
@@ -167,6 +180,16 @@ class DjangoRecorder:
                     "requested_at": at,
                 }
             )
+            due = self._due()
+        if due:
+            self._write_due()
+
+    def mark(self, settled: datetime) -> None:
+        """Every record of anything that began before ``settled`` has been reported (the engine's
+        ``settled_until``): written as the ``RecordMark`` of ``source`` in the same transaction as
+        the records reported before it, so the mark never runs ahead of the rows."""
+        with self._lock:
+            self._buffers.mark = settled
             due = self._due()
         if due:
             self._write_due()
@@ -322,6 +345,10 @@ class DjangoRecorder:
             CallbackRequest.objects.bulk_create(
                 [CallbackRequest(**c) for c in callbacks], ignore_conflicts=True
             )
+            if batch.mark is not None:
+                RecordMark.objects.update_or_create(
+                    source=self.source, defaults={"settled": batch.mark, "updated_at": timezone.now()}
+                )
         if batch.calls:
             self._attach_recordings(batch.calls)
         if self.on_written is not None and (batch.voicemails or callbacks):
@@ -412,6 +439,7 @@ def _merge(first: _Buffers, then: _Buffers) -> _Buffers:
         calls=first.calls + then.calls,
         voicemails=first.voicemails + then.voicemails,
         callbacks=first.callbacks + then.callbacks,
+        mark=then.mark or first.mark,
     )
 
 

@@ -61,6 +61,7 @@ PHONE_WATCH_S = 0.25
 OUTSIDE_ANSWER_S = 3.0  # a simulated outside number (a department, 110) answers after this long
 PHONE_TRUNK = "test-phone"
 RELOAD_DELAY_S = 0.5
+MARK_S = 15.0
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -397,6 +398,7 @@ class SwitchService:
             asyncio.create_task(self._commands(), name="switch-commands"),
             asyncio.create_task(self._flusher(), name="switch-flush"),
             asyncio.create_task(self._phone_watch(), name="switch-phones"),
+            asyncio.create_task(self._marker(), name="switch-mark"),
         ]
         if ready is not None:
             ready.set()
@@ -417,6 +419,13 @@ class SwitchService:
         while True:
             for message in await self.bus.receive():
                 self.handle(message)
+
+    async def _marker(self) -> None:
+        """Tell the records how far they are complete (``RecordMark``), every ``MARK_S``: the
+        roll-ups seal an hour as soon as no call of it is still going on."""
+        while True:
+            self.recorder.mark(self.centre.settled_until())
+            await asyncio.sleep(MARK_S)
 
     async def _flusher(self) -> None:
         while True:

@@ -772,7 +772,11 @@ def dashboard_calls(*, now: datetime | None = None) -> dict[str, Any]:
         queues.add(stats)
     by_hour = call_figures(start=start, end=now, by="hour")
     calls = _total(by_hour.values())
-    rate_24h = connection_rate_24h(end=now)
+    # the 24 hours before now: today's calls (above) and yesterday's from this time on, so that
+    # today's raw tail is read once
+    last_24h = call_figures(start=now - DAY, end=start).get("", CallFigures())
+    last_24h.add(calls)
+    rate_24h = last_24h.connection_rate
     return {
         "start": start,
         "now": now,

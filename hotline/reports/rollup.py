@@ -1,10 +1,13 @@
 """Hourly roll-ups of the contact centre's records (docs/measures.md, "Roll-ups").
 
-An hour is *sealed* when it ended more than ``TAIL`` (the statistics' 4 hours: a visit's outcome and a
-call's handling are read that far after the end of an interval) plus ``MARGIN`` ago: by then every
-record of it has been written. ``rollup_sealed`` computes each sealed hour once and stores additive
-rows (counts, sums of seconds, maxima) in ``QueueHour``, ``AgentHour``, ``AgentPauseHour``,
-``CallHour`` and ``TrunkLegHour``; ``RollupMark`` says how far it got.
+An hour is *sealed* when nothing can change its figures any more: when the switch's ``RecordMark``
+says every record of anything that began before the hour's end is written (no call of the hour is
+still going on or being wrapped up: usually minutes after the hour), or at the latest when it ended
+more than ``TAIL`` (the statistics' 4 hours: a visit's outcome and a call's handling are read that
+far after the end of an interval) plus ``MARGIN`` ago. ``rollup_sealed`` computes each sealed
+hour once and stores additive rows (counts, sums of seconds, maxima) in ``QueueHour``,
+``AgentHour``, ``AgentPauseHour``, ``CallHour`` and ``TrunkLegHour``; ``RollupMark`` says how far
+it got.
 
 The figures of one hour are those of ``callcenter.selectors.queue_stats`` and ``agent_stats`` over that
 hour, but a day of hours is computed from one read of the queue events and one set of agent
@@ -33,6 +36,7 @@ from hotline.callcenter.models import (
     CentreSettings,
     Queue,
     QueueEventLog,
+    RecordMark,
 )
 from hotline.callcenter.selectors import (
     COUNTED_KINDS,
@@ -60,6 +64,7 @@ MARGIN = timedelta(minutes=10)
 # Hours computed and stored in one transaction (one read of the events each).
 BATCH_HOURS = 24
 MARK = "calls"
+MARK_SOURCE = "switch"  # the RecordMark the switch keeps
 
 
 _HOURS: dict[int, datetime] = {}
@@ -82,9 +87,19 @@ def ceil_hour(at: datetime) -> datetime:
     return floor if floor == at else floor + HOUR
 
 
-def seal_boundary(now: datetime) -> datetime:
-    """Every hour that began before this moment is sealed at ``now``."""
-    return floor_hour(now - TAIL - MARGIN)
+def seal_boundary(now: datetime, settled: datetime | None = None) -> datetime:
+    """Every hour that began before this moment is sealed at ``now``: those that ended ``TAIL`` plus
+    ``MARGIN`` ago, and, sooner, those that ended before ``settled`` (the switch's ``RecordMark``:
+    every record of anything that began before it is written, so nothing can change those hours)."""
+    boundary = floor_hour(now - TAIL - MARGIN)
+    if settled is not None:
+        boundary = max(boundary, floor_hour(min(settled, now)))
+    return boundary
+
+
+def records_settled() -> datetime | None:
+    """The moment before which the switch has written every record (``None``: it never said)."""
+    return RecordMark.objects.filter(source=MARK_SOURCE).values_list("settled", flat=True).first()
 
 
 def rolled_until() -> datetime | None:
@@ -492,7 +507,7 @@ def rollup_sealed(*, now: datetime | None = None, max_hours: int | None = None) 
     at once store each hour once (the second one's batch is discarded). ``max_hours`` bounds one run
     (the next run goes on from where it stopped)."""
     now = now or timezone.now()
-    boundary = seal_boundary(now)
+    boundary = seal_boundary(now, records_settled())
     begin = rolled_until() or _first_record()
     if begin is None:
         return 0

@@ -14,10 +14,12 @@ from .rollup import rollup_sealed
 ROLLUP_MAX_HOURS = 24 * 7  # about 2.5 minutes at a large centre's volume
 
 
-@db_periodic_task(crontab(minute="*/15"))
+@db_periodic_task(crontab(minute="*/5"))
 def rollup_task() -> int:
-    """Every quarter of an hour: store the hours sealed since the last run (``rollup.rollup_sealed``;
-    an hour is sealed 4 h 10 min after its end, so the raw tail a report reads stays near 5 h)."""
+    """Every five minutes: store the hours sealed since the last run (``rollup.rollup_sealed``). An
+    hour is sealed once the switch's records of it are complete, usually minutes after it ends, so
+    the raw tail a report reads is the current hour and a few minutes of the last one (4 h 10 min
+    more when no switch keeps the record mark). A run with nothing to seal reads two rows."""
     return rollup_sealed(max_hours=ROLLUP_MAX_HOURS)
 
 

@@ -9,6 +9,7 @@ The table is in docs/acd.md too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from hotline.callcenter.records import (
     AGENT_HOLD,
@@ -112,6 +113,7 @@ class AgentSession:
     pause_after_call: str = ""  # a pause reason asked for during a call
     rr_turn: dict[str, int] = field(default_factory=dict)  # queue → last turn offered
     wrap_up_timer: object | None = None
+    call_started: datetime | None = None  # the start of the call the agent last left (for wrap-up)
 
     @property
     def agent_id(self) -> int:

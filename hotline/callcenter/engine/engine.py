@@ -380,6 +380,22 @@ class ContactCentre:
             self._last_ts = at.timestamp()
         return at, self._last_ts
 
+    def settled_until(self) -> datetime:
+        """Every record of anything that began before this moment has been reported: the start of
+        the oldest call still going on, or of a call an agent is still wrapping up (its handle
+        time grows until the wrap-up ends); now when there is none. Records are reported as
+        things happen, so what is reported later can only be about calls that started later."""
+        at, _ts = self._now()
+        oldest = at
+        for call in self.calls.values():
+            if call.started_at < oldest:
+                oldest = call.started_at
+        for agent in self.agents.values():
+            began = agent.call_started
+            if agent.state == AGENT_WRAP_UP and began is not None and began < oldest:
+                oldest = began
+        return oldest
+
     def timer(self, delay_s: float, callback: Callable[[], None]) -> TimerHandle:
         return self.switch.call_later(delay_s, callback)
 
@@ -1116,6 +1132,7 @@ class ContactCentre:
         self._drop_leg(self.legs.get(call.agent_leg))
         call.agent_leg = ""
         call.agent_id = None
+        agent.call_started = call.started_at  # its wrap-up still belongs to the call's figures
         self._agent_off_call(agent, call.wrap_up_s)
 
     def _stop_hold(self, call: Call, ts: float) -> None:

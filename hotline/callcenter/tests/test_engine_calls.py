@@ -266,3 +266,24 @@ def test_the_caller_hanging_up_ends_the_agents_part_and_snapshot_shows_everyone(
     assert {q.code: (q.waiting, q.staffed) for q in snapshot["queues"]} == {"GEN": (0, 1), "LAW": (0, 1)}
     assert observer.agents[-1].state in ("wrap_up", "ready")
     assert len(sim.recorder.legs) == 2 and {x.kind for x in sim.recorder.legs} == {"caller", "agent"}
+
+
+def test_records_are_settled_until_the_oldest_call_going_on_or_wrapped_up() -> None:
+    sim, _observer = build()
+    start = sim.switch.now()
+    assert sim.centre.settled_until() == start  # nothing going on: everything so far is reported
+    call_id, _leg = connected(sim, 1, talk_s=60)
+    began = sim.centre.calls[call_id].started_at
+    sim.run(30)
+    second, _leg2 = sim.switch.incoming("13800000002", script=CallerScript(talk_s=600))
+    sim.run(1)
+    assert sim.centre.settled_until() == began  # the oldest call going on
+    sim.run(45)  # the first caller hangs up after a minute's talk: Li wraps up for 20 s
+    assert call_id not in sim.centre.calls and sim.centre.agents[1].state == "wrap_up"
+    assert sim.centre.settled_until() == began  # the wrap-up still adds to that call's handle time
+    sim.run(25)
+    assert sim.centre.agents[1].state == "talking"  # on the second call now
+    assert sim.centre.settled_until() == sim.centre.calls[second].started_at
+    sim.run(700)
+    assert not sim.centre.calls and sim.centre.agents[1].state == "ready"
+    assert sim.centre.settled_until() == sim.switch.now()

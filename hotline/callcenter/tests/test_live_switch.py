@@ -21,7 +21,7 @@ from asgiref.testing import ApplicationCommunicator
 from channels.layers import get_channel_layer
 
 from hotline.audit.models import AuditEvent
-from hotline.callcenter import services
+from hotline.callcenter import runtime, services
 from hotline.callcenter.models import (
     AgentStateLog,
     CallLeg,
@@ -30,6 +30,7 @@ from hotline.callcenter.models import (
     IvrFlow,
     PauseReason,
     Queue,
+    RecordMark,
 )
 from hotline.callcenter.runtime import LayerBus, Outbox, SwitchService, TableBus
 from hotline.callcenter.tests.conftest import staff_centre
@@ -389,6 +390,49 @@ def test_the_test_phone_hears_the_flow_and_presses_keys(centre: Any) -> None:
             await chen.cc("phone_hangup", leg_id="C999-0")
             assert (await chen.expect_type("cc.error"))["code"] == "unknown_call"
             await chen.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_switch_marks_how_far_its_records_are_complete(
+    centre: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record mark the roll-ups seal hours by: the start of the call going on, then of the call
+    still wrapped up, then the switch's time once both are over."""
+    people = centre
+    monkeypatch.setattr(runtime, "MARK_S", 0.05)
+
+    def settled() -> Any:
+        return RecordMark.objects.filter(source="switch").values_list("settled", flat=True).first()
+
+    async def mark_becomes(test: Callable[[Any], bool]) -> Any:
+        for _ in range(200):
+            value = await sync_to_async(settled)()
+            if value is not None and test(value):
+                return value
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the mark stayed at {value}")
+
+    async def scenario() -> None:
+        async with running(LayerBus(get_channel_layer())) as service:
+            li, chen = await _sockets(people.li, people.chen)
+            await li.cc("login", extension="")
+            await li.expect_type("cc.agent", agent__state="ready")
+            await chen.cc("phone_call", caller="13812345670", called="12345")
+            leg_id = (await chen.expect_type("cc.phone", state="answered"))["leg_id"]
+            await li.cc("answer")
+            await li.expect_type("cc.agent", agent__state="talking")
+            (call,) = service.centre.calls.values()
+            await mark_becomes(lambda at: at == call.started_at)
+            await chen.cc("phone_hangup", leg_id=leg_id)
+            await li.expect_type("cc.agent", agent__state="wrap_up")
+            assert not service.centre.calls
+            await asyncio.sleep(0.3)
+            assert await sync_to_async(settled)() == call.started_at  # Li's wrap-up belongs to the call
+            await li.expect_type("cc.agent", timeout=10, agent__state="ready")
+            await mark_becomes(lambda at: at > call.started_at)
+            for s in (li, chen):
+                await s.close()
 
     asyncio.run(scenario())
 

@@ -16,6 +16,7 @@ from hotline.callcenter.models import (
     CallLeg,
     CallRecord,
     QueueEventLog,
+    RecordMark,
     Voicemail,
 )
 from hotline.callcenter.recorder import DjangoRecorder
@@ -148,3 +149,35 @@ def test_reports_from_one_thread_while_the_background_writer_flushes() -> None:
     assert QueueEventLog.objects.count() == 3000
     assert CallRecord.objects.count() == 3000
     assert rec.pending() == 0
+
+
+@pytest.mark.django_db
+def test_the_record_mark_is_written_with_the_records_reported_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hotline.callcenter import recorder as module
+
+    rec = DjangoRecorder(batch_size=1000, max_delay_s=1000, clock=Clock())
+    rec.call(call("c1"))
+    rec.mark(T0 + timedelta(minutes=3))
+    real = module.insert_values
+    failures = iter([True])
+
+    def failing_once(*args: Any, **kwargs: Any) -> Any:
+        if next(failures, False):
+            raise RuntimeError("the database went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "insert_values", failing_once)
+    with pytest.raises(RuntimeError):
+        rec.flush()
+    assert not RecordMark.objects.exists() and not CallRecord.objects.exists()  # neither without the other
+    rec.call(call("c2"))
+    rec.mark(T0 + timedelta(minutes=5))  # the latest mark wins
+    assert rec.flush() == 3
+    assert CallRecord.objects.count() == 2
+    mark = RecordMark.objects.get(source="switch")
+    assert mark.settled == T0 + timedelta(minutes=5)
+    rec.mark(T0 + timedelta(minutes=6))  # a mark alone is written too
+    rec.flush()
+    assert RecordMark.objects.get(source="switch").settled == T0 + timedelta(minutes=6)

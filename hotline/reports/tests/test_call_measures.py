@@ -490,6 +490,16 @@ def test_dashboard_calls(rolled: Any) -> None:
     assert len(hours) == 21 and hours[17] == (0, 0)
     assert (hours[18], hours[19], hours[20]) == ((5, 2), (3, 2), (3, 1))
     assert calls.waiting_now(now=t(12, 52)) == 0  # abandoned at 12:51
+    # the next morning (08:30 UTC = 16:30 in the centre): no call yet today, the 24 hours hold
+    # yesterday evening's
+    later = calls.dashboard_calls(now=t(8, 30, day=4))
+    assert later["start"] == t(16, day=3) and later["calls"] == 0 and later["connection_rate"] is None
+    assert later["connection_rate_24h"] == pytest.approx(5 / 7)
+    assert later["connection_rate_24h"] == calls.connection_rate_24h(end=t(8, 30, day=4))
+    # at 11:30 UTC the day after, the window begins in the middle of yesterday's calls
+    split = calls.dashboard_calls(now=t(11, 30, day=4))["connection_rate_24h"]
+    assert split is not None and split != pytest.approx(5 / 7)
+    assert split == pytest.approx(calls.connection_rate_24h(end=t(11, 30, day=4)))
 
 
 def test_an_empty_range(centre: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hotline.callcenter.models import CallRecord
+from hotline.callcenter.models import CallRecord, RecordMark
 from hotline.callcenter.selectors import agent_stats, queue_stats
 from hotline.reports import calls, rollup
 from hotline.reports.models import AgentHour, AgentPauseHour, CallHour, QueueHour, RollupMark, TrunkLegHour
@@ -37,6 +37,36 @@ def test_seal_boundary() -> None:
     assert rollup.seal_boundary(t(16, 10)) == t(12)
     assert rollup.seal_boundary(t(16, 9, 59)) == t(11)
     assert rollup.seal_boundary(NOW) == t(12)
+    # sooner when the switch says every record of anything that began before a moment is written
+    assert rollup.seal_boundary(t(13, 40), settled=t(13, 35)) == t(13)
+    assert rollup.seal_boundary(t(13, 40), settled=t(11, 20)) == t(11)  # a call going on since 11:20
+    assert rollup.seal_boundary(NOW, settled=t(9, 5)) == t(12)  # never later than the 4-hour rule
+    assert rollup.seal_boundary(t(13, 40), settled=t(15)) == t(13)  # nor beyond now
+
+
+def mark(settled: Any) -> None:
+    RecordMark.objects.update_or_create(source="switch", defaults={"settled": settled, "updated_at": settled})
+
+
+def test_hours_sealed_early_by_the_switchs_mark_store_what_the_4_hour_rule_stores(centre: Any) -> None:
+    # every record of the scripted hours is written by 13:30 (the agents' log-outs)
+    mark(t(13, 35))
+    assert rollup.rollup_sealed(now=t(13, 40)) == 4  # 09:00–13:00, not 4 h 10 min later
+    early = snapshot()
+    for model in (*rollup.ROLLUP_MODELS, RollupMark):
+        model.objects.all().delete()
+    RecordMark.objects.all().delete()
+    assert rollup.rollup_sealed(now=t(17, 30)) == 4
+    assert snapshot() == early
+    assert sum(row.offered for row in QueueHour.objects.all()) > 0
+
+
+def test_an_hour_with_a_call_still_going_on_is_not_sealed_early(centre: Any) -> None:
+    mark(t(11, 20))  # the switch's oldest call began at 11:20
+    assert rollup.rollup_sealed(now=t(13, 40)) == 2  # 09:00 and 10:00
+    assert rollup.rolled_until() == t(11)
+    mark(t(13, 35))
+    assert rollup.rollup_sealed(now=t(13, 45)) == 2  # 11:00 and 12:00 once it is over
 
 
 def test_rollup_stores_the_sealed_hours(centre: Any) -> None:
