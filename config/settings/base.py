@@ -101,6 +101,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
 else:
+    # Django's backend, with psycopg's compiled timestamp loader (hotline/core/pgbackend/base.py)
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "hotline.core.pgbackend"
     # No persistent connections: under ASGI every request runs in a thread of its own, so a kept
     # connection is one more open connection per request until it is collected (measured: 65 from
     # one web process at 45 requests/s, past the server's limit). The switch keeps the connection

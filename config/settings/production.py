@@ -8,7 +8,7 @@ DEBUG = False
 ALLOWED_HOSTS = env.list("HOTLINE_ALLOWED_HOSTS")
 REDIS_URL = env.str("REDIS_URL")
 
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] != "hotline.core.pgbackend":  # PostgreSQL (see base.py)
     raise RuntimeError("production needs DATABASE_URL=postgres://…")
 
 STORAGES = {
