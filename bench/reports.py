@@ -37,7 +37,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -72,6 +71,7 @@ from bench.workorders import (  # noqa: E402
     size_label,
     zipf,
 )
+from hotline.core.localtime import LOCAL_TZ, local_day  # noqa: E402
 
 UTC = dt.UTC
 LOCAL_OFFSET_S = 8 * 3600  # Asia/Shanghai has no daylight saving time
@@ -1003,7 +1003,9 @@ def load(world: dict[str, Any], *, orders: int, calls: int, now: float, seed: in
     out["call_outcomes"] = dict(cgen.outcomes.most_common())
     out["agents"] = agents
     settled = dt.datetime.fromtimestamp(cgen.settled, UTC)
-    RecordMark.objects.update_or_create(source="switch", defaults={"settled": settled, "updated_at": settled})
+    RecordMark.objects.update_or_create(
+        source=RecordMark.SWITCH, defaults={"settled": settled, "updated_at": settled}
+    )
     out["records_settled"] = settled.isoformat()
     log(f"  {cgen.ids['call']:,} calls in {out['calls_s']} s: {dict(cgen.ids)}")
     for table in names:
@@ -1032,8 +1034,6 @@ def load(world: dict[str, Any], *, orders: int, calls: int, now: float, seed: in
 
 def month_range(now: dt.datetime, months_back: int, count: int = 1) -> tuple[dt.datetime, dt.datetime]:
     """``count`` whole local months ending ``months_back - 1`` months before the month of ``now``."""
-    from hotline.core.localtime import LOCAL_TZ
-
     local = now.astimezone(LOCAL_TZ)
     y, m = local.year, local.month - months_back
     while m < 1:
@@ -1048,7 +1048,6 @@ def month_range(now: dt.datetime, months_back: int, count: int = 1) -> tuple[dt.
 def call_month(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """The calls' report range: last month if the calls cover all of it, else the last 28 whole
     local days."""
-    from hotline.core.localtime import local_day
 
     month = month_range(now, 1)
     if now - dt.timedelta(days=CALL_DAYS - 1) <= month[0]:
@@ -1279,7 +1278,7 @@ def main() -> int:
             log(f"the city, categories, queues and {agents} agents")
             world = build_world(agents=agents, seed=args.seed)
             now = chosen_now
-            log(f"loading {args.orders:,} orders and {args.calls:,} calls up to {now.astimezone(CENTRE_TZ)}")
+            log(f"loading {args.orders:,} orders and {args.calls:,} calls up to {now.astimezone(LOCAL_TZ)}")
             t = time.perf_counter()
             detail = load(world, orders=args.orders, calls=args.calls, now=now.timestamp(), seed=args.seed)
             detail["migrate_s"] = migrate_s
@@ -1295,7 +1294,7 @@ def main() -> int:
             results["details"]["load"] = detail
             log(f"loaded in {detail['total_s']} s ({detail['database_size']})")
         results["parameters"]["now"] = now.isoformat()
-        results["parameters"]["now_local"] = now.astimezone(CENTRE_TZ).strftime("%A %Y-%m-%d %H:%M")
+        results["parameters"]["now_local"] = now.astimezone(LOCAL_TZ).strftime("%A %Y-%m-%d %H:%M")
         results["parameters"]["now_option"] = args.now
 
         log("roll-up of the sealed hours")
@@ -1339,7 +1338,6 @@ def main() -> int:
     return 0
 
 
-CENTRE_TZ = ZoneInfo("Asia/Shanghai")
 PEAK_TIME = dt.time(11, 8)  # the busiest hour (10:00–11:00) is over; its last calls are going on
 
 
@@ -1348,12 +1346,12 @@ def pick_now(option: str, wall: dt.datetime) -> dt.datetime:
     if option == "wall":
         return wall.replace(microsecond=0)
     if option == "peak":
-        local = wall.astimezone(CENTRE_TZ)
+        local = wall.astimezone(LOCAL_TZ)
         day = local.date() - dt.timedelta(days=local.weekday() or 7)  # the last Monday before today
-        return dt.datetime.combine(day, PEAK_TIME, CENTRE_TZ).astimezone(UTC)
+        return dt.datetime.combine(day, PEAK_TIME, LOCAL_TZ).astimezone(UTC)
     at = dt.datetime.fromisoformat(option)
     if at.tzinfo is None:
-        at = at.replace(tzinfo=CENTRE_TZ)
+        at = at.replace(tzinfo=LOCAL_TZ)
     if at > wall:
         raise ValueError("the benchmark's now cannot be in the future")
     return at.astimezone(UTC).replace(microsecond=0)
@@ -1535,8 +1533,6 @@ def raw_order_counts(start: dt.datetime, end: dt.datetime) -> dict[str, dict[Any
 
 def raw_dashboard_orders(now: dt.datetime) -> dict[str, int]:
     from django.db import connection
-
-    from hotline.core.localtime import local_day
 
     day_start, _end = local_day(now)
     with connection.cursor() as cursor:
@@ -1815,8 +1811,6 @@ def raw_dashboard_calls(now: dt.datetime) -> dict[str, Any]:
     """Today's queue visits offered and answered, inbound calls and calls answered, and the 接通率
     of the last 24 hours: answered / (calls that entered a queue − short abandons)."""
     from django.db import connection
-
-    from hotline.core.localtime import local_day
 
     day_start, _end = local_day(now)
     p = {"d": day_start, "n": now, "y": now - dt.timedelta(days=1)}

@@ -380,6 +380,8 @@ class RecordMark(models.Model):
     or still being wrapped up by an agent (its clock's time when there is none); the hourly
     roll-ups seal an hour as soon as this has passed its end (docs/measures.md, "Roll-ups")."""
 
+    SWITCH = "switch"  # the source the switch process keeps
+
     source = models.CharField(_("source"), max_length=32, unique=True)
     settled = models.DateTimeField(_("records complete before"))
     updated_at = models.DateTimeField(_("updated at"))

@@ -95,9 +95,7 @@ class DjangoRecorder:
         abandoned_callbacks: bool = True,
         clock: Callable[[], float] = time.monotonic,
         on_written: Callable[[int, int], None] | None = None,
-        source: str = "switch",
     ) -> None:
-        self.source = source  # the name of the ``RecordMark`` this recorder keeps
         self.on_written = on_written  # (voicemails, callback requests) after each write
         self.batch_size = batch_size
         self.max_delay_s = max_delay_s
@@ -186,7 +184,7 @@ class DjangoRecorder:
 
     def mark(self, settled: datetime) -> None:
         """Every record of anything that began before ``settled`` has been reported (the engine's
-        ``settled_until``): written as the ``RecordMark`` of ``source`` in the same transaction as
+        ``settled_until``): written as the switch's ``RecordMark`` in the same transaction as
         the records reported before it, so the mark never runs ahead of the rows."""
         with self._lock:
             self._buffers.mark = settled
@@ -347,7 +345,7 @@ class DjangoRecorder:
             )
             if batch.mark is not None:
                 RecordMark.objects.update_or_create(
-                    source=self.source, defaults={"settled": batch.mark, "updated_at": timezone.now()}
+                    source=RecordMark.SWITCH, defaults={"settled": batch.mark, "updated_at": timezone.now()}
                 )
         if batch.calls:
             self._attach_recordings(batch.calls)

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from . import records as r
 from .choices import Direction
-from .models import AgentStateLog, CallRecord, CentreSettings, Queue, QueueEventLog
+from .models import AgentStateLog, CallRecord, CentreSettings, Queue, QueueEventLog, RecordMark
 
 # Events that end a queue visit, first one wins.
 VISIT_ENDS = frozenset(
@@ -534,3 +534,9 @@ def agent_stats(
     for stats in ordered:
         total.add(stats)
     return AgentReport(start=start, end=end, agents=ordered, total=total)
+
+
+def records_settled() -> datetime | None:
+    """The moment before which the switch has written every record (``RecordMark``; ``None``: it
+    never said)."""
+    return RecordMark.objects.filter(source=RecordMark.SWITCH).values_list("settled", flat=True).first()

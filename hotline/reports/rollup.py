@@ -36,7 +36,6 @@ from hotline.callcenter.models import (
     CentreSettings,
     Queue,
     QueueEventLog,
-    RecordMark,
 )
 from hotline.callcenter.selectors import (
     COUNTED_KINDS,
@@ -51,6 +50,7 @@ from hotline.callcenter.selectors import (
     Segment,
     agent_timelines,
     centre_settings,
+    records_settled,
     visit_count,
     visits_of,
 )
@@ -64,7 +64,6 @@ MARGIN = timedelta(minutes=10)
 # Hours computed and stored in one transaction (one read of the events each).
 BATCH_HOURS = 24
 MARK = "calls"
-MARK_SOURCE = "switch"  # the RecordMark the switch keeps
 
 
 _HOURS: dict[int, datetime] = {}
@@ -95,11 +94,6 @@ def seal_boundary(now: datetime, settled: datetime | None = None) -> datetime:
     if settled is not None:
         boundary = max(boundary, floor_hour(min(settled, now)))
     return boundary
-
-
-def records_settled() -> datetime | None:
-    """The moment before which the switch has written every record (``None``: it never said)."""
-    return RecordMark.objects.filter(source=MARK_SOURCE).values_list("settled", flat=True).first()
 
 
 def rolled_until() -> datetime | None:

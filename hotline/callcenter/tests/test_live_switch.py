@@ -30,9 +30,9 @@ from hotline.callcenter.models import (
     IvrFlow,
     PauseReason,
     Queue,
-    RecordMark,
 )
 from hotline.callcenter.runtime import LayerBus, Outbox, SwitchService, TableBus
+from hotline.callcenter.selectors import records_settled
 from hotline.callcenter.tests.conftest import staff_centre
 from hotline.core.consumers import LiveConsumer, user_group
 from hotline.core.events import SWITCH_GROUP, switch_send_now
@@ -402,12 +402,11 @@ def test_the_switch_marks_how_far_its_records_are_complete(
     people = centre
     monkeypatch.setattr(runtime, "MARK_S", 0.05)
 
-    def settled() -> Any:
-        return RecordMark.objects.filter(source="switch").values_list("settled", flat=True).first()
+    settled = sync_to_async(records_settled)
 
     async def mark_becomes(test: Callable[[Any], bool]) -> Any:
         for _ in range(200):
-            value = await sync_to_async(settled)()
+            value = await settled()
             if value is not None and test(value):
                 return value
             await asyncio.sleep(0.05)
@@ -428,7 +427,7 @@ def test_the_switch_marks_how_far_its_records_are_complete(
             await li.expect_type("cc.agent", agent__state="wrap_up")
             assert not service.centre.calls
             await asyncio.sleep(0.3)
-            assert await sync_to_async(settled)() == call.started_at  # Li's wrap-up belongs to the call
+            assert await settled() == call.started_at  # Li's wrap-up belongs to the call
             await li.expect_type("cc.agent", timeout=10, agent__state="ready")
             await mark_becomes(lambda at: at > call.started_at)
             for s in (li, chen):
