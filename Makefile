@@ -9,7 +9,7 @@ PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
 .PHONY: run setup demo makemessages test test-sqlite test-postgres lint fmt vendor messages lock services-stop clean \
-	bench-workorders bench-acd bench-sip bench-mixer bench-reports
+	bench-workorders bench-acd bench-sip bench-mixer bench-player bench-reports
 
 ## run: set up everything and start every process with demo data (SQLite, in-process layers)
 run: setup demo
@@ -101,6 +101,11 @@ bench-sip: $(VENV)/.installed messages
 ## (about 4 minutes) -> bench/results/mixer.json
 bench-mixer: $(VENV)/.installed
 	$(PY) bench/mixer.py $(BENCH_ARGS)
+
+## bench-player: what one rtpengine `play media` costs and how evenly it sends the prompt, for the
+## library's WAV and for the A-law file the switch plays (about a minute) -> bench/results/player.json
+bench-player: $(VENV)/.installed
+	$(PY) bench/player.py $(BENCH_ARGS)
 
 fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

@@ -59,7 +59,7 @@ from .boundary import (
 )
 from .mixer import MATRICES, Mixer, endpoint_sdp
 from .ng import NgClient
-from .prompts import duration_s as wav_seconds
+from .prompts import duration_s
 from .sipstack import Dialog, SipStack
 
 log = logging.getLogger(__name__)
@@ -132,9 +132,9 @@ def sdp_media(sdp: str) -> tuple[str, int, int]:
 
 
 class Prompts(Protocol):
-    """Prompt names → one audio file (``prompts.PromptLibrary``)."""
+    """Prompt names → the one audio file rtpengine plays (``prompts.PromptLibrary``)."""
 
-    def file_for(self, prompts: tuple[str, ...], *, loop: bool = False) -> Path: ...
+    def play_file_for(self, prompts: tuple[str, ...], *, loop: bool = False) -> Path: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,7 +471,7 @@ class SipSwitch:
         leg.media_record = False
         self.played.append(tuple(cmd.prompts))
         try:
-            path = await self.in_thread(self.prompts.file_for, tuple(cmd.prompts), loop=cmd.loop)
+            path = await self.in_thread(self.prompts.play_file_for, tuple(cmd.prompts), loop=cmd.loop)
             duration_ms = await self.media.play_media(
                 leg.call_id, leg.leg_id, str(path), repeat_times=LOOP_REPEAT if cmd.loop else None
             )
@@ -481,7 +481,7 @@ class SipSwitch:
             await self._end_media(leg, "failed")
             return
         if not cmd.loop:
-            seconds = duration_ms / 1000 if duration_ms else await asyncio.to_thread(wav_seconds, path)
+            seconds = duration_ms / 1000 if duration_ms else await asyncio.to_thread(duration_s, path)
             media_id = cmd.media_id
             leg.media_timer = self.call_later(seconds, lambda: self._media_timeout(leg, media_id))
 
@@ -639,7 +639,7 @@ class SipSwitch:
         peer = self.legs.get(leg.peer) if leg.peer else None
         if peer is not None and peer.state == "up":
             await self.media.block_media(peer.call_id, peer.leg_id)
-        path = await self.in_thread(self.prompts.file_for, (cmd.music,), loop=True)
+        path = await self.in_thread(self.prompts.play_file_for, (cmd.music,), loop=True)
         await self.media.play_media(leg.call_id, leg.leg_id, str(path), repeat_times=LOOP_REPEAT)
 
     async def _unhold(self, cmd: Unhold) -> None:

@@ -316,8 +316,12 @@ def run(args: Sequence[str], *, stdin: bytes | None = None) -> bytes:
     return done.stdout
 
 
-# sox arguments that write what rtpengine plays: WAV, 8 kHz, mono, 16-bit signed.
+# sox arguments that write the library's audio: WAV, 8 kHz, mono, 16-bit signed (joined, measured,
+# previewed in the browser).
 WAV_OUT = ("-t", "wav", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer")
+# ... and what rtpengine plays: G.711 A-law in a Sun .au file, 8 kHz, mono (docs/prompts.md,
+# "What rtpengine plays": a twelfth of the media server's work per play of the WAV, evenly paced).
+PLAY_OUT = ("-t", "au", "-r", str(SAMPLE_RATE), "-c", "1", "-e", "a-law")
 
 
 def synthesise(text: str, path: Path) -> Path:
@@ -333,6 +337,14 @@ def synthesise(text: str, path: Path) -> Path:
     effects = ["channels", "1", "rate", str(SAMPLE_RATE), "gain", "-n", str(LEVEL_DB)]
     effects += ["pad", str(LEAD_IN_S), str(TAIL_S)]
     run([SOX, "-q", "-D", "-t", "wav", "-", *WAV_OUT, str(path), *effects], stdin=speech)
+    return path
+
+
+def to_play_file(wav: Path, path: Path) -> Path:
+    """A library WAV → the file rtpengine plays (``PLAY_OUT``) at ``path``. No dither (``-D``), so
+    each byte is the standard G.711 A-law code of the WAV's sample."""
+    require_tools(SOX)
+    run([SOX, "-q", "-D", str(wav), *PLAY_OUT, str(path)])
     return path
 
 

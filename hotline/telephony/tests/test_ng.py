@@ -6,6 +6,7 @@ No test here needs the database.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from hotline.telephony import speech
 from hotline.telephony.dtmf import DtmfListener, parse_report
 from hotline.telephony.ng import (
     PORT_LATCHING,
@@ -332,6 +334,48 @@ def test_play_media_sends_the_file_to_the_phone_as_rtp(ng: Any, tmp_path: Path) 
     audio = [p for p in heard if p.payload_type == PCMU]
     assert len(audio) >= 25  # 30 packets of 20 ms; the player may trim the edges
     assert dominant_hz(decode(audio, PCMU)) == pytest.approx(600, abs=10)
+
+
+def test_an_a_law_au_prompt_reaches_a_pcma_phone_byte_for_byte_and_a_pcmu_phone_as_the_same_tone(
+    ng: Any, tmp_path: Path
+) -> None:
+    """The prompt library's files for rtpengine (PromptLibrary.play_file_for): 8-bit A-law .au."""
+    source = tmp_path / "prompt.wav"
+    with wave.open(str(source), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(tone(600, 0.6).astype("<i2").tobytes())
+    prompt = tmp_path / "prompt.au"
+    speech.to_play_file(source, prompt)
+    data = prompt.read_bytes()[int.from_bytes(prompt.read_bytes()[4:8], "big") :]
+    a, b = Phone("a", ssrc=0xA6), Phone("b", ssrc=0xB6)  # G.711 A-law both
+    c, d = Phone("c", ssrc=0xC6, payload_type=PCMU), Phone("d", ssrc=0xD6, payload_type=PCMU)
+
+    async def scenario() -> tuple[int | None, list[Any], list[Any]]:
+        async with ng() as client:
+            await _call(client, "ng-play-au", a, b)
+            await _call(client, "ng-play-au-u", c, d)
+            duration = await client.play_media("ng-play-au", "tagA", str(prompt))
+            await client.play_media("ng-play-au-u", "tagA", str(prompt))
+            at_a, at_c = await asyncio.gather(a.receive_for(0.8, until=30), c.receive_for(0.8, until=30))
+            await client.delete("ng-play-au")
+            await client.delete("ng-play-au-u")
+        return duration, at_a, at_c
+
+    try:
+        duration, at_a, at_c = run(scenario())
+    finally:
+        for phone in (a, b, c, d):
+            phone.close()
+    assert duration == 600
+    heard = [p for p in at_a if p.payload_type == PCMA]
+    assert len(heard) == 30
+    assert b"".join(p.payload for p in heard) == data  # the file's bytes, not re-encoded
+    assert {q.timestamp - p.timestamp for p, q in itertools.pairwise(heard)} == {160}
+    transcoded = [p for p in at_c if p.payload_type == PCMU]
+    assert len(transcoded) >= 25
+    assert dominant_hz(decode(transcoded, PCMU)) == pytest.approx(600, abs=10)
 
 
 def test_block_media_stops_one_direction_until_unblocked(ng: Any) -> None:

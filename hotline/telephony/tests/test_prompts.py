@@ -4,12 +4,14 @@ over texts; music on hold is a tune that loops."""
 
 from __future__ import annotations
 
+import struct
 import threading
 import wave
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
@@ -19,6 +21,7 @@ from hotline.callcenter.engine.config import CentreConfig, QueueConfig
 from hotline.telephony import speech
 from hotline.telephony.defaults import DEFAULT_PROMPTS, PURPOSES
 from hotline.telephony.models import Prompt
+from hotline.telephony.pcapwav import ALAW_TO_LINEAR
 from hotline.telephony.prompts import (
     PART_RECORDING,
     PART_TEXT,
@@ -309,6 +312,53 @@ def test_build_all_and_warm(library: PromptLibrary) -> None:
     warmed = library.warm(["goodbye", ("position:2", "wait_minutes:1"), "no_such_prompt"])
     assert len(warmed) == 2  # the unknown name is skipped
     assert warmed[1] == library.file_for(("position:2", "wait_minutes:1"))
+    # what rtpengine plays is made too: one A-law file per WAV
+    played = sorted(p.name for p in (library.root / "play").iterdir())
+    assert played == sorted({f"{p.parent.name}-{p.stem}.au" for p in [*made, *warmed]})
+
+
+def au_header(path: Path) -> tuple[int, int, int, int]:
+    """(data offset, encoding, rate, channels) of a Sun .au file."""
+    magic, offset, _size, encoding, rate, channels = struct.unpack(">4s5I", path.read_bytes()[:24])
+    assert magic == b".snd"
+    return offset, encoding, rate, channels
+
+
+def test_rtpengine_plays_the_same_audio_as_g711_a_law_in_an_au_file(library: PromptLibrary) -> None:
+    require_speech_tools()
+    names = ("welcome", "goodbye")
+    wav = library.file_for(names)
+    played = library.play_file_for(names)
+    assert played == library.root / "play" / f"seq-{wav.stem}.au"
+    offset, encoding, rate, channels = au_header(played)
+    assert (encoding, rate, channels) == (27, 8000, 1)  # 27: 8-bit G.711 A-law
+    assert duration_s(played) == duration_s(wav)
+    with wave.open(str(wav), "rb") as source:
+        samples = np.frombuffer(source.readframes(source.getnframes()), dtype="<i2").astype(np.int32)
+    decoded = ALAW_TO_LINEAR[np.frombuffer(played.read_bytes()[offset:], dtype=np.uint8)].astype(np.int32)
+    assert len(decoded) == len(samples)
+    # every sample within one A-law step (a sixteenth of its size, 16 near silence): no dither, no
+    # other change; speech, not silence
+    assert (np.abs(decoded - samples) <= np.maximum(16, np.abs(samples) / 16)).all()
+    assert np.abs(samples).max() > 8000
+    # made once: found again by this library and by another process's
+    stamp = played.stat().st_mtime_ns
+    assert library.play_file_for(names) == played
+    assert PromptLibrary(root=library.root, rows_ttl_s=0).play_file_for(names) == played
+    assert played.stat().st_mtime_ns == stamp
+
+
+def test_an_edited_prompt_gets_a_new_file_to_play(library: PromptLibrary) -> None:
+    require_speech_tools()
+    before = library.play_file_for(("goodbye",))
+    assert before.name == f"parts-{library.file_for(('goodbye',)).stem}.au"
+    Prompt.objects.create(name="goodbye", text="谢谢来电，再见。")
+    after = library.play_file_for(("goodbye",))
+    assert after != before and after.exists()
+    assert duration_s(after) == duration_s(library.file_for(("goodbye",)))
+    # music is played from its own file too, as a loop
+    music = library.play_file_for(("moh",), loop=True)
+    assert au_header(music)[1] == 27 and duration_s(music) == duration_s(library.file_for(("moh",)))
 
 
 def test_duration_of_other_formats_comes_from_sox(tmp_path: Path) -> None:
