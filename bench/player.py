@@ -6,18 +6,18 @@ in the browser) and gives rtpengine the same audio as G.711 A-law in a Sun ``.au
 welcome prompt as the library synthesises it:
 
 - **cost**: rtpengine (started as ``run_media`` starts it, on ports of its own) holds ``--calls``
-  calls, each answered with a placeholder as the switch answers a caller; the script sends
-  ``play media`` to every call, then ``stop media`` to every call, ``--rounds`` times per format,
+  calls, each answered with a placeholder as the switch answers a caller; the script sends each
+  call ``play media`` and, once it is answered, ``stop media``, ``--rounds`` times per format,
   formats alternating. The figure is rtpengine's CPU (user + system, ``/proc/<pid>/stat``) over
-  the round divided by the plays, with the round's ng round trips; what rtpengine also spends
-  sending the prompts during the round (0.5 s) is included in both formats alike;
+  the round divided by the plays (the stops and the few packets sent before them included), with
+  the ``play media`` round trips;
 - **pacing**: one call whose caller is a socket of this script; rtpengine plays the file once and
   the script notes when each RTP packet arrives. ``gaps`` are the times between packets (20 ms is
   right); ``jitter_buffer_ms`` is how much a phone would have to buffer to play the packets
   without a gap (the largest lateness against the 20 ms schedule of the earliest packet);
   ``same_bytes`` whether the payloads are exactly the file's A-law bytes.
 
-    make bench-player                                    # 100 calls, 3 rounds per format
+    make bench-player                                    # 200 calls, 5 rounds per format
     .venv/bin/python bench/player.py --calls 20 --rounds 1 --out /tmp/player.json
 """
 
@@ -92,9 +92,7 @@ def cost_round(ng: Ng, pid: int, calls: list[str], path: Path) -> dict[str, floa
         started = time.perf_counter()
         ng("play media", call_id=call_id, from_tag="caller", file=str(path))
         replies.append(time.perf_counter() - started)
-    for call_id in calls:
         ng("stop media", call_id=call_id, from_tag="caller")
-    time.sleep(0.5)
     spent = (cpu_ticks(pid) - before) / hz
     return {
         "cpu_ms_per_play": round(spent * 1000 / len(calls), 2),
@@ -143,9 +141,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--calls", type=int, default=100, help="calls held in rtpengine; one play each per round"
+        "--calls", type=int, default=200, help="calls held in rtpengine; one play each per round"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per format")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per format")
     parser.add_argument("--out", type=Path, default=RESULTS / "player.json")
     args = parser.parse_args()
 

@@ -249,9 +249,10 @@ class PromptLibrary:
         """The file rtpengine plays for ``prompts``: the audio of :meth:`file_for` as G.711 A-law
         in a Sun ``.au`` file (``play/<the WAV's folder>-<the WAV's hash>.au``).
 
-        rtpengine opens a 16-bit WAV at a cost of about 6 ms of its CPU and sends it in bursts; it
-        opens this file in about 0.5 ms and sends it one packet every 20 ms, byte for byte what a
-        G.711 A-law caller receives (docs/prompts.md, "What rtpengine plays")."""
+        rtpengine opens a 16-bit WAV at a cost that grows with its length (about 10 ms of its CPU
+        for 12 s) and sends it in bursts; it opens this file in well under a millisecond and sends
+        it one packet every 20 ms, byte for byte what a G.711 A-law caller receives
+        (docs/prompts.md, "What rtpengine plays")."""
         wav = self.file_for(prompts, loop=loop)
         path = self.root / "play" / f"{wav.parent.name}-{wav.stem}.au"
         return self._render(path, lambda out: speech.to_play_file(wav, out))

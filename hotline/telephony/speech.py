@@ -320,7 +320,7 @@ def run(args: Sequence[str], *, stdin: bytes | None = None) -> bytes:
 # previewed in the browser).
 WAV_OUT = ("-t", "wav", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer")
 # ... and what rtpengine plays: G.711 A-law in a Sun .au file, 8 kHz, mono (docs/prompts.md,
-# "What rtpengine plays": a twelfth of the media server's work per play of the WAV, evenly paced).
+# "What rtpengine plays": a fifteenth of the media server's work per play of the WAV, evenly paced).
 PLAY_OUT = ("-t", "au", "-r", str(SAMPLE_RATE), "-c", "1", "-e", "a-law")
 
 
