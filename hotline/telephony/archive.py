@@ -13,6 +13,7 @@ in the database are relative to ``HOTLINE_RECORDING_DIR``.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import wave
 from collections.abc import Iterable, Mapping
@@ -68,6 +69,18 @@ def silent_wav(path: Path, *, channels: int) -> str:
     digest = file_sha256(path)
     path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
     return digest
+
+
+# The archive's child process runs at this niceness: converting recordings can wait a few seconds,
+# the calls going on cannot (rtpengine and the switch come first when the cores are busy).
+ARCHIVE_NICENESS = 10
+
+
+def lower_priority() -> None:
+    """The archive's child process's initializer: give way to the live calls' processes."""
+    increment = ARCHIVE_NICENESS - os.nice(0)
+    if increment > 0:  # never above the switch's own priority
+        os.nice(increment)
 
 
 def warm() -> bool:

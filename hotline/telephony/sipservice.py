@@ -285,8 +285,10 @@ class SipRuntime:
 
     def _archiver_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._archiver is None:
+            from .archive import lower_priority
+
             self._archiver = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=lower_priority
             )
         return self._archiver
 

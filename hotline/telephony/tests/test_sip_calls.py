@@ -7,6 +7,7 @@ in a thread, as the ``switch`` process does, on the test database.
 
 from __future__ import annotations
 
+import os
 import time
 import wave
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from django.test import override_settings
 
 from hotline.callcenter.models import CallLeg, CallRecord
+from hotline.telephony.archive import ARCHIVE_NICENESS
 from hotline.telephony.models import Recording, Registration, Trunk
 from hotline.telephony.pcapwav import file_sha256
 from hotline.telephony.tests.harness import Switch, register, wait_for
@@ -87,6 +89,9 @@ def test_a_caller_goes_through_the_menu_to_an_agent_and_is_recorded(
     caller_side, agent_side = np.abs(samples[:, 0]).mean(), np.abs(samples[:, 1]).mean()
     assert caller_side > 100 and agent_side > 100, (caller_side, agent_side)
     assert not list((switch.runtime.options.spool_dir / "pcaps").glob(f"{record.call_id}*"))
+    # converted in the archive's child process, which gives way to the calls when the cores are busy
+    niceness = switch.runtime._archiver_pool().submit(os.nice, 0).result(timeout=30)
+    assert niceness == max(ARCHIVE_NICENESS, os.nice(0)) >= ARCHIVE_NICENESS
 
 
 def _exchange(port: int, message: str, timeout: float = 3.0) -> str:
