@@ -306,13 +306,18 @@ def test_offer_always_asks_for_port_latching() -> None:
     assert (offer["call-id"], offer["from-tag"], answer["to-tag"]) == ("c", "f", "t")
 
 
-def test_play_media_sends_the_file_to_the_phone_as_rtp(ng: Any, tmp_path: Path) -> None:
-    prompt = tmp_path / "prompt.wav"
-    with wave.open(str(prompt), "wb") as out:
+def tone_wav(path: Path, hz: float = 600, seconds: float = 0.6) -> Path:
+    """A prompt as the library keeps it: a WAV, 8 kHz, mono, 16-bit."""
+    with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(8000)
-        out.writeframes(tone(600, 0.6).astype("<i2").tobytes())
+        out.writeframes(tone(hz, seconds).astype("<i2").tobytes())
+    return path
+
+
+def test_play_media_sends_the_file_to_the_phone_as_rtp(ng: Any, tmp_path: Path) -> None:
+    prompt = tone_wav(tmp_path / "prompt.wav")
     a, b = Phone("a", ssrc=0xA2), Phone("b", ssrc=0xB2, payload_type=PCMU)
 
     async def scenario() -> tuple[int | None, list[Any]]:
@@ -340,14 +345,7 @@ def test_an_a_law_au_prompt_reaches_a_pcma_phone_byte_for_byte_and_a_pcmu_phone_
     ng: Any, tmp_path: Path
 ) -> None:
     """The prompt library's files for rtpengine (PromptLibrary.play_file_for): 8-bit A-law .au."""
-    source = tmp_path / "prompt.wav"
-    with wave.open(str(source), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(tone(600, 0.6).astype("<i2").tobytes())
-    prompt = tmp_path / "prompt.au"
-    speech.to_play_file(source, prompt)
+    prompt = speech.to_play_file(tone_wav(tmp_path / "prompt.wav"), tmp_path / "prompt.au")
     data = prompt.read_bytes()[int.from_bytes(prompt.read_bytes()[4:8], "big") :]
     a, b = Phone("a", ssrc=0xA6), Phone("b", ssrc=0xB6)  # G.711 A-law both
     c, d = Phone("c", ssrc=0xC6, payload_type=PCMU), Phone("d", ssrc=0xD6, payload_type=PCMU)
