@@ -104,6 +104,28 @@ def cpu_times() -> list[int]:
     return []
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | str) -> float | None:
+    """User + system CPU time of a process (every thread), or None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def tool_version(argv: Sequence[str]) -> str:
+    """The first line a program prints for its version ("" when it cannot be run)."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=10, check=False)  # noqa: S603
+        lines = [x.strip() for x in (done.stdout + done.stderr).splitlines() if x.strip()]
+        return lines[0] if lines else ""
+    return ""
+
+
 def cpu_share(before: list[int], after: list[int]) -> dict[str, float]:
     """Busy, idle and stolen shares of all CPU time between two ``cpu_times()`` readings, in %."""
     if len(before) < 8 or len(after) < 8:
@@ -126,6 +148,27 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def udp_free(port: int) -> bool:
+    """Whether a UDP port on the loopback interface can be bound now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_block(start: int, end: int, size: int) -> int:
+    """The first ``size`` consecutive UDP ports in [start, end) that nobody holds."""
+    port = start
+    while port + size <= end:
+        busy = next((p for p in range(port, port + size) if not udp_free(p)), None)
+        if busy is None:
+            return port
+        port = busy + 1
+    raise RuntimeError(f"no {size} free UDP ports between {start} and {end}")
 
 
 def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:

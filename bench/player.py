@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import secrets
 import socket
 import statistics
@@ -39,11 +38,21 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._common import RESULTS, log, machine_info, percentile, write_json  # noqa: E402
+from bench._common import (  # noqa: E402
+    RESULTS,
+    cpu_seconds,
+    free_block,
+    log,
+    machine_info,
+    percentile,
+    tool_version,
+    write_json,
+)
 from hotline.telephony import speech  # noqa: E402
 from hotline.telephony.defaults import DEFAULT_PROMPTS  # noqa: E402
 from hotline.telephony.mediaserver import MediaServerOptions, start_rtpengine, stop_rtpengine  # noqa: E402
 from hotline.telephony.ng import bdecode, bencode  # noqa: E402
+from hotline.telephony.prompts import au_header  # noqa: E402
 
 PACKET_S = 0.020
 
@@ -74,26 +83,20 @@ class Ng:
         return reply
 
 
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
 def answer_placeholder(ng: Ng, call_id: str, caller_port: int) -> None:
     ng("offer", call_id=call_id, from_tag="caller", sdp=sdp(caller_port), flags=["port latching"])
     ng("answer", call_id=call_id, from_tag="caller", to_tag="p", sdp=sdp(9), flags=["port latching"])
 
 
 def cost_round(ng: Ng, pid: int, calls: list[str], path: Path) -> dict[str, float]:
-    hz = os.sysconf("SC_CLK_TCK")
-    before = cpu_ticks(pid)
+    before = cpu_seconds(pid) or 0.0
     replies: list[float] = []
     for call_id in calls:
         started = time.perf_counter()
         ng("play media", call_id=call_id, from_tag="caller", file=str(path))
         replies.append(time.perf_counter() - started)
         ng("stop media", call_id=call_id, from_tag="caller")
-    spent = (cpu_ticks(pid) - before) / hz
+    spent = (cpu_seconds(pid) or 0.0) - before
     return {
         "cpu_ms_per_play": round(spent * 1000 / len(calls), 2),
         "reply_ms_p50": round(percentile(replies, 50) * 1000, 2),
@@ -150,16 +153,19 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="hotline-player-"))
     wav = speech.synthesise(DEFAULT_PROMPTS["welcome"], work / "welcome.wav")
     au = speech.to_play_file(wav, work / "welcome.au")
-    au_bytes = au.read_bytes()
-    au_data = au_bytes[int.from_bytes(au_bytes[4:8], "big") :]
+    header = au_header(au)
+    assert header is not None
+    au_data = au.read_bytes()[header.offset :]
     formats = {"wav_16bit": (wav, None), "au_alaw": (au, au_data)}
     log(f"welcome prompt: {speech.run([speech.SOX, '--i', '-D', str(wav)]).decode().strip()} s")
 
+    base = free_block(11000, 11100, 2)
+    rtp_min = free_block(12000, 32000, 12 * args.calls + 100)
     options = MediaServerOptions(
-        ng_port=_free_udp_port(),
-        dtmf_port=_free_udp_port(),
-        port_min=9000,
-        port_max=9000 + 12 * args.calls + 100,
+        ng_port=base,
+        dtmf_port=base + 1,
+        port_min=rtp_min,
+        port_max=rtp_min + 12 * args.calls + 99,
         spool_dir=work / "spool",
     )
     process = start_rtpengine(options, log_path=work / "rtpengine.log")
@@ -202,7 +208,7 @@ def main() -> None:
         {
             "benchmark": "player",
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": {**machine_info(), "rtpengine": _rtpengine_version()},
+            "machine": {**machine_info(), "rtpengine": tool_version(["rtpengine", "--version"])},
             "parameters": {"calls": args.calls, "rounds": args.rounds, "prompt": "welcome (built-in text)"},
             "figures": figures,
             "details": results,
@@ -211,20 +217,6 @@ def main() -> None:
     for key, value in figures.items():
         print(f"{key:40} {value}")
     print(f"\nwrote {args.out}")
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _rtpengine_version() -> str:
-    import subprocess
-
-    done = subprocess.run(["rtpengine", "--version"], capture_output=True, text=True, check=False)  # noqa: S607
-    return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) else ""
 
 
 if __name__ == "__main__":

@@ -42,7 +42,6 @@ import os
 import resource
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,12 +58,15 @@ if str(ROOT) not in sys.path:
 
 from bench._common import (  # noqa: E402
     RESULTS,
+    cpu_seconds,
     cpu_share,
     cpu_times,
+    free_block,
     log,
     machine_info,
     stop_process,
     summary_ms,
+    tool_version,
     write_json,
 )
 
@@ -81,7 +83,6 @@ ANSWER_FIGURE_AT = 200  # concurrent calls of the answer-time figure
 CODE_PATHS = ("hotline/telephony", "hotline/callcenter")
 SPEECH = Path("/usr/share/sip-tester/g711a.pcap")  # about 7 s of speech, A-law
 SPEECH_S = 7.05
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 IDLE_TIMEOUT_S = 120.0  # rtpengine ends a call without media after 60 s; the switch reconciles
 
 
@@ -203,26 +204,6 @@ def phones_scenario() -> str:
 """
 
 
-def udp_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_block(start: int, end: int, size: int) -> int:
-    """The first ``size`` consecutive UDP ports in [start, end) that nobody holds."""
-    port = start
-    while port + size <= end:
-        busy = next((p for p in range(port, port + size) if not udp_free(p)), None)
-        if busy is None:
-            return port
-        port = busy + 1
-    raise RuntimeError(f"no {size} free UDP ports between {start} and {end}")
-
-
 @dataclass
 class Sipp:
     """One sipp process, its periodic statistics (``-trace_stat``) and its errors."""
@@ -320,16 +301,6 @@ def start_sipp(
 # ==================================================================================================
 # CPU
 # ==================================================================================================
-
-
-def cpu_seconds(pid: int | str) -> float | None:
-    """User + system CPU time of a process (every thread), or None when it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 THREAD_GROUPS = ("loop", "sip", "workers", "recorder", "other")
@@ -991,17 +962,6 @@ def git_state() -> dict[str, Any]:
     return {"commit": commit, "uncommitted_switch_files": [line[3:] for line in status.splitlines()]}
 
 
-def tool_versions() -> dict[str, str]:
-    out = {}
-    for name, argv in (("sipp", ["sipp", "-v"]), ("rtpengine", ["rtpengine", "--version"])):
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-            text = done.stdout + done.stderr
-            lines = [x.strip() for x in text.splitlines() if x.strip()]
-            out[name] = lines[0] if lines else ""
-    return out
-
-
 def _ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
@@ -1063,7 +1023,12 @@ def main() -> int:
         "benchmark": "sip",
         "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "code": git_state(),
-        "machine": {**machine_info(), **tool_versions(), "open_files_limit": hard},
+        "machine": {
+            **machine_info(),
+            "sipp": tool_version(["sipp", "-v"]),
+            "rtpengine": tool_version(["rtpengine", "--version"]),
+            "open_files_limit": hard,
+        },
         "parameters": {
             "quick": args.quick,
             "agents": args.agents,

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 
@@ -91,15 +91,32 @@ AU_MAGIC = b".snd"
 AU_ALAW = 27  # the .au header's encoding number for 8-bit G.711 A-law
 
 
+class AuHeader(NamedTuple):
+    """The header of a Sun ``.au`` file: where its audio starts, how many bytes (0xFFFFFFFF:
+    unknown), the encoding number, the sample rate and the channels."""
+
+    offset: int
+    size: int
+    encoding: int
+    rate: int
+    channels: int
+
+
+def au_header(path: Path | str) -> AuHeader | None:
+    """The ``.au`` header of ``path`` (None when it is not an ``.au`` file)."""
+    with open(path, "rb") as file:
+        head = file.read(24)
+    if head[:4] != AU_MAGIC or len(head) < 24:
+        return None
+    return AuHeader(*struct.unpack(">5I", head[4:]))
+
+
 def duration_s(path: Path | str) -> float:
     """The length of a WAV file, or of an A-law ``.au`` file, in seconds (``soxi`` for anything
     else)."""
-    with open(path, "rb") as file:
-        head = file.read(24)
-    if head[:4] == AU_MAGIC and len(head) == 24:
-        _offset, size, encoding, rate, channels = struct.unpack(">5I", head[4:])
-        if encoding == AU_ALAW and size != 0xFFFFFFFF and rate and channels:
-            return size / float(rate * channels)
+    au = au_header(path)
+    if au is not None and au.encoding == AU_ALAW and au.size != 0xFFFFFFFF and au.rate and au.channels:
+        return au.size / float(au.rate * au.channels)
     try:
         with wave.open(str(path), "rb") as wav:
             return wav.getnframes() / float(wav.getframerate())

@@ -26,6 +26,7 @@ from hotline.telephony.ng import (
     bdecode,
     bencode,
 )
+from hotline.telephony.prompts import au_header
 from hotline.telephony.tests.rtp import (
     PCMA,
     PCMU,
@@ -346,7 +347,9 @@ def test_an_a_law_au_prompt_reaches_a_pcma_phone_byte_for_byte_and_a_pcmu_phone_
 ) -> None:
     """The prompt library's files for rtpengine (PromptLibrary.play_file_for): 8-bit A-law .au."""
     prompt = speech.to_play_file(tone_wav(tmp_path / "prompt.wav"), tmp_path / "prompt.au")
-    data = prompt.read_bytes()[int.from_bytes(prompt.read_bytes()[4:8], "big") :]
+    header = au_header(prompt)
+    assert header is not None
+    data = prompt.read_bytes()[header.offset :]
     a, b = Phone("a", ssrc=0xA6), Phone("b", ssrc=0xB6)  # G.711 A-law both
     c, d = Phone("c", ssrc=0xC6, payload_type=PCMU), Phone("d", ssrc=0xD6, payload_type=PCMU)
 

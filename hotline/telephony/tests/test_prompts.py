@@ -4,7 +4,6 @@ over texts; music on hold is a tune that loops."""
 
 from __future__ import annotations
 
-import struct
 import threading
 import wave
 from datetime import timedelta
@@ -28,6 +27,7 @@ from hotline.telephony.prompts import (
     PART_TUNE,
     PromptLibrary,
     UnknownPrompt,
+    au_header,
     duration_s,
 )
 from hotline.telephony.tests.test_speech import require_speech_tools, rms, seconds, wav_format
@@ -317,20 +317,15 @@ def test_build_all_and_warm(library: PromptLibrary) -> None:
     assert played == sorted({f"{p.parent.name}-{p.stem}.au" for p in [*made, *warmed]})
 
 
-def au_header(path: Path) -> tuple[int, int, int, int]:
-    """(data offset, encoding, rate, channels) of a Sun .au file."""
-    magic, offset, _size, encoding, rate, channels = struct.unpack(">4s5I", path.read_bytes()[:24])
-    assert magic == b".snd"
-    return offset, encoding, rate, channels
-
-
 def test_rtpengine_plays_the_same_audio_as_g711_a_law_in_an_au_file(library: PromptLibrary) -> None:
     require_speech_tools()
     names = ("welcome", "goodbye")
     wav = library.file_for(names)
     played = library.play_file_for(names)
     assert played == library.root / "play" / f"seq-{wav.stem}.au"
-    offset, encoding, rate, channels = au_header(played)
+    header = au_header(played)
+    assert header is not None
+    offset, _size, encoding, rate, channels = header
     assert (encoding, rate, channels) == (27, 8000, 1)  # 27: 8-bit G.711 A-law
     assert duration_s(played) == duration_s(wav)
     with wave.open(str(wav), "rb") as source:
@@ -358,7 +353,9 @@ def test_an_edited_prompt_gets_a_new_file_to_play(library: PromptLibrary) -> Non
     assert duration_s(after) == duration_s(library.file_for(("goodbye",)))
     # music is played from its own file too, as a loop
     music = library.play_file_for(("moh",), loop=True)
-    assert au_header(music)[1] == 27 and duration_s(music) == duration_s(library.file_for(("moh",)))
+    header = au_header(music)
+    assert header is not None and header.encoding == 27
+    assert duration_s(music) == duration_s(library.file_for(("moh",)))
 
 
 def test_duration_of_other_formats_comes_from_sox(tmp_path: Path) -> None:
