@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hotline.core.rows import insert_values
@@ -419,11 +419,14 @@ class DjangoRecorder:
             while not self._stop.is_set():
                 self._wake.wait(self.max_delay_s)
                 self._wake.clear()
+                # The thread keeps its database connection from one write to the next instead of
+                # connecting (and setting SQLite's PRAGMAs) for every write; after a failure it
+                # connects afresh for the retry.
                 try:
-                    close_old_connections()
                     self.flush()
                 except Exception:
                     logger.exception("Writing contact-centre records failed; retrying")
+                    connection.close()
             self.flush()
         finally:
             connection.close()

@@ -46,16 +46,10 @@ def conversation_path(media: CallMedia) -> str:
     return f"{media.started_at:%Y/%m/%d}/{media.call_id}.wav"
 
 
-def party_of(query: Mapping[str, Any], tags: Iterable[str]) -> Party:
+def party_of(ports: Mapping[str, frozenset[int]], tags: Iterable[str]) -> Party:
     """One channel's packets: whatever rtpengine received on the ports of any of ``tags`` (a tag
     that never got media is left out)."""
-    ports: set[int] = set()
-    for tag in tags:
-        try:
-            ports |= Party.from_query(query, tag).local_ports
-        except RecordingError:
-            continue
-    return Party(local_ports=frozenset(ports))
+    return Party(local_ports=frozenset().union(*(ports.get(tag, frozenset()) for tag in tags)))
 
 
 def silent_wav(path: Path, *, channels: int) -> str:
@@ -125,7 +119,7 @@ def convert_call(
         found = find_recording(spool_dir, media.call_id)
     if found is None:
         raise RecordingError(f"no pcap of call {media.call_id} in {spool_dir}")
-    if not media.query:
+    if not media.ports:
         raise RecordingError(f"call {media.call_id}: no ports known, the pcap is kept as it is")
 
     conversation, sha256, seconds, size = "", "", 0.0, 0
@@ -135,8 +129,8 @@ def convert_call(
         result = pcap_to_wav(
             found.pcap,
             target,
-            party_a=party_of(media.query, media.citizen_tags),
-            party_b=party_of(media.query, media.centre_tags),
+            party_a=party_of(media.ports, media.citizen_tags),
+            party_b=party_of(media.ports, media.centre_tags),
             window=media.conversation,
         )
         sha256, seconds, size = result.sha256, round(result.duration_s, 2), target.stat().st_size
@@ -147,7 +141,7 @@ def convert_call(
             pcap_to_wav(
                 found.pcap,
                 target,
-                party_a=party_of(media.query, [take.leg_id]),
+                party_a=party_of(media.ports, [take.leg_id]),
                 party_b=Party(),
                 window=(take.since, take.until),
                 mono=True,

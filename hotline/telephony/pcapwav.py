@@ -12,8 +12,9 @@ each packet tells who sent it (its source address) and on which of rtpengine's p
   them) and the start and end times. Tags are not in it.
 
 A party is picked by the address it sent from or by rtpengine's local port that received its
-media; :meth:`Party.from_query` takes the ports of a tag from an ng ``query`` reply, which the
-switch asks for when it starts recording a bridge.
+media; :func:`query_ports` takes every tag's ports from an ng ``query`` reply, which the
+switch asks for when the call ends, before it deletes the call (rtpengine 10.5 answers
+``delete`` with no statistics).
 
 Each party's G.711 packets (A-law, µ-law) are decoded and placed by RTP timestamp, a new stream
 (new SSRC, or a timestamp jump) anchored at its first packet's arrival time; what is missing is
@@ -98,15 +99,26 @@ class Party:
         tags = query.get("tags") or {}
         if tag not in tags:
             raise RecordingError(f"tag {tag!r} is not in the call ({', '.join(map(str, tags)) or 'no tags'})")
-        ports = {
-            stream["local port"]
-            for media in tags[tag].get("medias", [])
-            for stream in media.get("streams", [])
-            if isinstance(stream.get("local port"), int)
-        }
+        ports = query_ports(query).get(tag)
         if not ports:
             raise RecordingError(f"tag {tag!r} has no media ports yet")
-        return cls(local_ports=frozenset(ports))
+        return cls(local_ports=ports)
+
+
+def query_ports(query: Mapping[str, Any]) -> dict[str, frozenset[int]]:
+    """Each tag's ports where rtpengine receives its media, from an ng ``query`` reply (a tag
+    without media ports yet is left out). This is all the archive needs of the reply."""
+    ports: dict[str, frozenset[int]] = {}
+    for tag, monologue in (query.get("tags") or {}).items():
+        found = frozenset(
+            stream["local port"]
+            for media in monologue.get("medias", [])
+            for stream in media.get("streams", [])
+            if isinstance(stream.get("local port"), int)
+        )
+        if found:
+            ports[str(tag)] = found
+    return ports
 
     def matches(self, src: tuple[str, int], dst_port: int) -> bool:
         return (self.address is not None and src == self.address) or dst_port in self.local_ports

@@ -44,6 +44,8 @@ PART_TEXT = "text"
 PART_RECORDING = "recording"
 PART_TUNE = "tune"
 
+PLAYED_MAX = 1024  # names remembered by known_play_file (tracking numbers read out make many)
+
 TUNE_VERSION = "2"
 TUNE_NOTE_S = 0.625
 # A pentatonic melody in C (MIDI note numbers), 32 notes × 0.625 s = 20 s; it ends where a
@@ -147,6 +149,8 @@ class PromptLibrary:
         self._rows_at = -1e18
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
+        # (names, loop) → (the file rtpengine plays, the reading of the rows it was found with)
+        self._played: dict[tuple[tuple[str, ...], bool], tuple[Path, float]] = {}
 
     # --- Names → parts ---------------------------------------------------------------------------
 
@@ -270,9 +274,29 @@ class PromptLibrary:
         for 12 s) and sends it in bursts; it opens this file in well under a millisecond and sends
         it one packet every 20 ms, byte for byte what a G.711 A-law caller receives
         (docs/prompts.md, "What rtpengine plays")."""
-        wav = self.file_for(prompts, loop=loop)
+        names = tuple(prompts)
+        self.rows()  # read them now if they are stale: the result is remembered with this reading
+        rows_at = self._rows_at  # (one made by another thread meanwhile leaves it unremembered)
+        wav = self.file_for(names, loop=loop)
         path = self.root / "play" / f"{wav.parent.name}-{wav.stem}.au"
-        return self._render(path, lambda out: speech.to_play_file(wav, out))
+        path = self._render(path, lambda out: speech.to_play_file(wav, out))
+        with self._lock:
+            if len(self._played) >= PLAYED_MAX:
+                self._played.clear()
+            self._played[(names, loop)] = (path, rows_at)
+        return path
+
+    def known_play_file(self, prompts: Sequence[str], *, loop: bool = False) -> Path | None:
+        """What :meth:`play_file_for` last gave for the same names, when the ``Prompt`` rows it
+        was found with are still the current reading and the file is there; else None (then
+        :meth:`play_file_for` may read the rows or render, on a worker thread). The switch asks
+        this first, on its loop: most calls hear the same few prompts."""
+        with self._lock:
+            known = self._played.get((tuple(prompts), loop))
+            current = self._rows_at
+        if known is None or known[1] != current or self._clock() - current >= self.rows_ttl_s:
+            return None
+        return known[0] if known[0].exists() else None
 
     def warm(self, names: Iterable[str | Sequence[str]]) -> list[Path]:
         """Render ahead of the calls: each item is a name or a sequence of names, made as a WAV and

@@ -65,16 +65,17 @@ def recording_dir() -> Path:
     return Path(settings.HOTLINE_RECORDING_DIR)
 
 
-def recording_file(relative: str) -> Path:
+def recording_file(relative: str, *, base: Path | None = None) -> Path:
     """The file ``relative`` names inside ``HOTLINE_RECORDING_DIR``. Absolute paths, ``..``,
     backslashes and anything that resolves (symbolic links included) outside the directory are
-    refused with ``RecordingPathError``."""
+    refused with ``RecordingPathError``. ``base``: the directory already resolved (a batch
+    resolves it once)."""
     if not relative or "\x00" in relative or "\\" in relative:
         raise RecordingPathError(f"not a recording path: {relative!r}")
     pure = PurePosixPath(relative)
     if pure.is_absolute() or ".." in pure.parts:
         raise RecordingPathError(f"not a recording path: {relative!r}")
-    base = recording_dir().resolve()
+    base = base or recording_dir().resolve()
     target = (base / pure).resolve()
     if target == base or not target.is_relative_to(base):
         raise RecordingPathError(f"not a recording path: {relative!r}")
@@ -194,8 +195,9 @@ def recordings_store_many(reports: Sequence[Mapping[str, Any]]) -> int:
     the calls' facts, one insert (a report already stored is skipped), then the facts once more for
     call records written in between. Returns how many reports were given."""
     rows: list[Recording] = []
+    base = recording_dir().resolve()
     for report in reports:
-        recording_file(str(report["path"]))
+        recording_file(str(report["path"]), base=base)
         digest = str(report.get("sha256") or "").strip().lower()
         call_id = str(report.get("call_id") or "")
         if not call_id or len(call_id) > 64 or not SHA256.match(digest):

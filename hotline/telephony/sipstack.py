@@ -102,6 +102,19 @@ class StackHandler(Protocol):
 # ---------------------------------------------------------------------------------------------
 
 
+def _read_clocks_without_ctypes() -> None:
+    """sippy reads its clocks through ``ctypes`` (``sippy.Time.clock_dtime``): 2 µs a reading, and
+    every reading gives up the interpreter lock and waits to take it back while the loop and the
+    recorder hold it. It reads them for every timer, transaction and event (two readings per
+    ``MonoTime``), about 7 % of the switch's samples at 30 calls a second. ``time.clock_gettime``
+    reads the same clocks (sippy's own clock numbers) in 0.15 µs and keeps the lock."""
+    from sippy.Security import SipNonce
+    from sippy.Time import MonoTime
+
+    MonoTime.clock_getdtime = time.clock_gettime  # type: ignore[attr-defined]
+    SipNonce.clock_getntime = time.clock_gettime_ns  # type: ignore[attr-defined]
+
+
 class _SipThread:
     """The one thread sippy lives on, started on first use and kept for the life of the process."""
 
@@ -150,6 +163,7 @@ class _SipThread:
         # One sender and one receiver thread (sippy starts three of each): fewer threads to share
         # the interpreter lock with the loop, and responses leave in the order they were made.
         Udp_server_opts.nworkers = 1
+        _read_clocks_without_ctypes()
 
         self.sippy = {
             "ED2": ED2,

@@ -59,6 +59,7 @@ from .boundary import (
 )
 from .mixer import MATRICES, Mixer, endpoint_sdp
 from .ng import NgClient
+from .pcapwav import query_ports
 from .prompts import duration_s
 from .sipstack import Dialog, SipStack
 
@@ -136,6 +137,8 @@ class Prompts(Protocol):
 
     def play_file_for(self, prompts: tuple[str, ...], *, loop: bool = False) -> Path: ...
 
+    def known_play_file(self, prompts: tuple[str, ...], *, loop: bool = False) -> Path | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -171,7 +174,8 @@ class VoicemailTake:
 class CallMedia:
     """What a finished call left in rtpengine's recording spool, for the archive: the tags of the
     citizen's side (inbound callers, outside numbers) and of the centre's side (agents, supervisors),
-    rtpengine's last ``query`` of the call (its ports per tag), the recorded span and voicemails."""
+    the ports where rtpengine received each tag's media (from its last ``query`` of the call: only
+    these few numbers go to the archive's child process), the recorded span and voicemails."""
 
     call_id: str
     caller: str
@@ -179,7 +183,7 @@ class CallMedia:
     trunk: str
     started_at: datetime
     ended_at: datetime
-    query: dict[str, Any]
+    ports: dict[str, frozenset[int]]
     citizen_tags: tuple[str, ...]
     centre_tags: tuple[str, ...]
     conversation: tuple[float, float] | None  # Unix times; None = not recorded
@@ -460,6 +464,14 @@ class SipSwitch:
         leg.state = "up"
         leg.dialog.answer(facing)
 
+    async def _play_file(self, prompts: tuple[str, ...], *, loop: bool) -> Path:
+        """The file rtpengine plays for ``prompts``: known already (no thread), or found on a worker
+        thread (it may read the prompt rows or render audio)."""
+        known = self.prompts.known_play_file(prompts, loop=loop)
+        if known is not None:
+            return known
+        return await self.in_thread(self.prompts.play_file_for, prompts, loop=loop)
+
     async def _play(self, cmd: Play) -> None:
         leg = self._live(cmd.leg_id, cmd)
         if leg is None or leg.state != "up":
@@ -471,7 +483,7 @@ class SipSwitch:
         leg.media_record = False
         self.played.append(tuple(cmd.prompts))
         try:
-            path = await self.in_thread(self.prompts.play_file_for, tuple(cmd.prompts), loop=cmd.loop)
+            path = await self._play_file(tuple(cmd.prompts), loop=cmd.loop)
             duration_ms = await self.media.play_media(
                 leg.call_id, leg.leg_id, str(path), repeat_times=LOOP_REPEAT if cmd.loop else None
             )
@@ -639,7 +651,7 @@ class SipSwitch:
         peer = self.legs.get(leg.peer) if leg.peer else None
         if peer is not None and peer.state == "up":
             await self.media.block_media(peer.call_id, peer.leg_id)
-        path = await self.in_thread(self.prompts.play_file_for, (cmd.music,), loop=True)
+        path = await self._play_file((cmd.music,), loop=True)
         await self.media.play_media(leg.call_id, leg.leg_id, str(path), repeat_times=LOOP_REPEAT)
 
     async def _unhold(self, cmd: Unhold) -> None:
@@ -783,10 +795,10 @@ class SipSwitch:
             await self._call_over(call)
 
     async def _call_over(self, call: SipCall) -> None:
-        query: dict[str, Any] = {}
+        ports: dict[str, frozenset[int]] = {}
         if call.capturing:
             try:
-                query = await self.media.query(call.call_id)
+                ports = query_ports(await self.media.query(call.call_id))
             except Exception:
                 log.exception("querying %s before archiving it", call.call_id)
         with contextlib.suppress(Exception):
@@ -803,7 +815,7 @@ class SipSwitch:
                 trunk=call.trunk,
                 started_at=call.started_at or self.now(),
                 ended_at=self.now(),
-                query=query,
+                ports=ports,
                 citizen_tags=tuple(leg.leg_id for leg in legs if not leg.centre),
                 centre_tags=tuple(leg.leg_id for leg in legs if leg.centre),
                 conversation=(call.record_since, time.time()) if call.recording else None,

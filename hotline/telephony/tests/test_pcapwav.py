@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from hotline.telephony.archive import party_of
 from hotline.telephony.pcapwav import (
     ALAW_TO_LINEAR,
     ULAW_TO_LINEAR,
@@ -20,6 +21,7 @@ from hotline.telephony.pcapwav import (
     RecordingError,
     find_recording,
     pcap_to_wav,
+    query_ports,
     sources,
 )
 from hotline.telephony.tests.rtp import PCMA, PCMU, Phone, audioop, dominant_hz, run, tone
@@ -260,6 +262,22 @@ def test_party_from_query_takes_the_tag_s_ports() -> None:
     assert Party.from_query(query, "agent").local_ports == {30020}
     with pytest.raises(RecordingError, match="not in the call"):
         Party.from_query(query, "supervisor")
+
+
+def test_query_ports_keeps_only_the_ports_of_tags_that_have_them() -> None:
+    query = {
+        "tags": {
+            "caller": {"medias": [{"streams": [{"local port": 30010}, {"local port": 30011}]}]},
+            "agent": {"medias": [{"streams": [{"local port": 30020}, {"local port": "x"}]}]},
+            "placeholder": {"medias": [{"streams": [{}]}]},
+        },
+        "totals": {"RTP": {"packets": 9}},
+    }
+    ports = query_ports(query)
+    assert ports == {"caller": frozenset({30010, 30011}), "agent": frozenset({30020})}
+    assert party_of(ports, ["caller", "agent", "placeholder", "gone"]).local_ports == {30010, 30011, 30020}
+    assert party_of(ports, ["placeholder"]).local_ports == frozenset()
+    assert query_ports({}) == {}
 
 
 # ---------------------------------------------------------------------------------------------

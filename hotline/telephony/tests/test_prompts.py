@@ -358,6 +358,29 @@ def test_an_edited_prompt_gets_a_new_file_to_play(library: PromptLibrary) -> Non
     assert duration_s(music) == duration_s(library.file_for(("moh",)))
 
 
+def test_known_play_file_answers_only_while_the_rows_it_was_found_with_are_current(tmp_path: Path) -> None:
+    require_speech_tools()
+    now = [0.0]
+    library = PromptLibrary(root=tmp_path, rows_ttl_s=5, clock=lambda: now[0])
+    assert library.known_play_file(("goodbye",)) is None  # never asked
+    first = library.play_file_for(("goodbye",))
+    assert library.known_play_file(("goodbye",)) == first
+    assert library.known_play_file(("goodbye",), loop=True) is None  # another question
+    Prompt.objects.create(name="goodbye", text="谢谢来电，再见。")
+    now[0] = 4.9
+    assert library.known_play_file(("goodbye",)) == first  # the rows read at 0 s are still current
+    now[0] = 5.0
+    assert library.known_play_file(("goodbye",)) is None  # they are stale: the row may have changed
+    edited = library.play_file_for(("goodbye",))
+    assert edited != first and library.known_play_file(("goodbye",)) == edited
+    library.refresh()
+    assert library.known_play_file(("goodbye",)) is None
+    assert library.play_file_for(("goodbye",)) == edited
+    edited.unlink()
+    assert library.known_play_file(("goodbye",)) is None  # a file removed is made again by play_file_for
+    assert library.play_file_for(("goodbye",)) == edited and edited.exists()
+
+
 def test_duration_of_other_formats_comes_from_sox(tmp_path: Path) -> None:
     require_speech_tools()
     sine_file(tmp_path / "a.wav", 1.5)

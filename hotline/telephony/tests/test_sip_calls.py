@@ -92,6 +92,14 @@ def test_a_caller_goes_through_the_menu_to_an_agent_and_is_recorded(
     # converted in the archive's child process, which gives way to the calls when the cores are busy
     niceness = switch.runtime._archiver_pool().submit(os.nice, 0).result(timeout=30)
     assert niceness == max(ARCHIVE_NICENESS, os.nice(0)) >= ARCHIVE_NICENESS
+    # the SIP stack reads its clocks without ctypes (which gives up the interpreter lock every
+    # time), and they still tell the time
+    from sippy.Time import MonoTime as monotime
+
+    assert monotime.clock_getdtime is time.clock_gettime
+    stamp = monotime.MonoTime()
+    assert abs(stamp.realt - time.time()) < 1
+    assert abs(stamp.monot - time.clock_gettime(monotime.CLOCK_MONOTONIC)) < 1
 
 
 def _exchange(port: int, message: str, timeout: float = 3.0) -> str:
