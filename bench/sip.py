@@ -588,6 +588,9 @@ class Bench:
             return sum(1 for a in centre.agents.values() if a.state == "ready")
 
         ready = self.switch.call(login)
+        from hotline.callcenter.runtime import settle_heap
+
+        settle_heap()  # as the switch process does once it has started
         log(f"switch on {self.switch.target}; {ready} agents ready; welcome {self.welcome_s:.1f} s")
         return {
             "centre_build_s": round(build_s, 1),

@@ -25,6 +25,7 @@ recorder writes from its own thread.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -99,6 +100,16 @@ def offer_json(view: OfferView) -> dict[str, Any]:
             "region_code": info.region_code,
         },
     }
+
+
+def settle_heap() -> None:
+    """Called by the switch process once it has started: what it made to start (Django, the
+    centre, the SIP stack, the prompt rows) lives as long as the process, so it is moved out of the
+    garbage collector's way (``gc.freeze``). Without this every full collection walked all of it,
+    holding the interpreter lock (and so the SIP stack and the loop) for up to 200 ms at 40 calls
+    a second (docs/performance.md)."""
+    gc.collect()
+    gc.freeze()
 
 
 class Outbox:

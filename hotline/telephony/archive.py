@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .pcapwav import Party, RecordingError, file_sha256, find_recording, pcap_to_wav
+from .ng import bdecode
+from .pcapwav import Party, RecordingError, file_sha256, find_recording, pcap_to_wav, query_ports
 from .sipswitch import CallMedia
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,8 @@ def convert_call(
         found = find_recording(spool_dir, media.call_id)
     if found is None:
         raise RecordingError(f"no pcap of call {media.call_id} in {spool_dir}")
-    if not media.ports:
+    ports = query_ports(bdecode(media.query)) if media.query else {}
+    if not ports:
         raise RecordingError(f"call {media.call_id}: no ports known, the pcap is kept as it is")
 
     conversation, sha256, seconds, size = "", "", 0.0, 0
@@ -129,8 +131,8 @@ def convert_call(
         result = pcap_to_wav(
             found.pcap,
             target,
-            party_a=party_of(media.ports, media.citizen_tags),
-            party_b=party_of(media.ports, media.centre_tags),
+            party_a=party_of(ports, media.citizen_tags),
+            party_b=party_of(ports, media.centre_tags),
             window=media.conversation,
         )
         sha256, seconds, size = result.sha256, round(result.duration_s, 2), target.stat().st_size
@@ -141,7 +143,7 @@ def convert_call(
             pcap_to_wav(
                 found.pcap,
                 target,
-                party_a=party_of(media.ports, [take.leg_id]),
+                party_a=party_of(ports, [take.leg_id]),
                 party_b=Party(),
                 window=(take.since, take.until),
                 mono=True,

@@ -14,7 +14,7 @@ each packet tells who sent it (its source address) and on which of rtpengine's p
 A party is picked by the address it sent from or by rtpengine's local port that received its
 media; :func:`query_ports` takes every tag's ports from an ng ``query`` reply, which the
 switch asks for when the call ends, before it deletes the call (rtpengine 10.5 answers
-``delete`` with no statistics).
+``delete`` with no statistics), and passes on undecoded.
 
 Each party's G.711 packets (A-law, µ-law) are decoded and placed by RTP timestamp, a new stream
 (new SSRC, or a timestamp jump) anchored at its first packet's arrival time; what is missing is

@@ -28,6 +28,7 @@ import ipaddress
 import logging
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -102,6 +103,25 @@ class StackHandler(Protocol):
 # ---------------------------------------------------------------------------------------------
 
 
+_NUMERIC_IPV4: dict[str, bool] = {}
+
+
+def _numeric_ipv4(host: object) -> bool:
+    """Whether ``host`` is a dotted IPv4 address (remembered: a centre talks to few addresses)."""
+    if not isinstance(host, str):
+        return False
+    known = _NUMERIC_IPV4.get(host)
+    if known is None:
+        try:
+            socket.inet_pton(socket.AF_INET, host)
+            known = True
+        except OSError:
+            known = False
+        if len(_NUMERIC_IPV4) < 4096:
+            _NUMERIC_IPV4[host] = known
+    return known
+
+
 def _read_clocks_without_ctypes() -> None:
     """sippy reads its clocks through ``ctypes`` (``sippy.Time.clock_dtime``): 2 µs a reading, and
     every reading gives up the interpreter lock and waits to take it back while the loop and the
@@ -158,7 +178,7 @@ class _SipThread:
         from sippy.SipTransactionManager import SipTransactionManager
         from sippy.SipWWWAuthenticate import SipWWWAuthenticate
         from sippy.UA import UA
-        from sippy.Udp_server import Udp_server_opts
+        from sippy.Udp_server import Udp_server, Udp_server_opts
 
         # One sender and one receiver thread (sippy starts three of each): fewer threads to share
         # the interpreter lock with the loop, and responses leave in the order they were made.
@@ -176,6 +196,8 @@ class _SipThread:
             "SipTransactionManager": SipTransactionManager,
             "SipWWWAuthenticate": SipWWWAuthenticate,
             "UA": UA,
+            "Udp_server": Udp_server,
+            "Udp_server_opts": Udp_server_opts,
             "CCEventConnect": CCEventConnect,
             "CCEventDisconnect": CCEventDisconnect,
             "CCEventFail": CCEventFail,
@@ -315,7 +337,7 @@ class SipStack:
         self.user_agent = user_agent
         self.thread = _SipThread.get()
         self.bindings: dict[str, dict[str, Binding]] = {}
-        self.counters = {"invites": 0, "rejected": 0, "registers": 0, "malformed": 0}
+        self.counters = {"invites": 0, "rejected": 0, "registers": 0, "malformed": 0, "sent_direct": 0}
         self._gc: dict[str, Any] = {}
         # what the stack hands to the loop runs in the context the stack was made in (the switch
         # service's), so it shares that context's database connection instead of opening its own
@@ -340,8 +362,33 @@ class SipStack:
         stack = self
 
         base: Any = s["SipTransactionManager"]
+        udp_base: Any = s["Udp_server"]
+
+        class UdpServer(udp_base):  # type: ignore[misc]
+            """sippy's UDP server, sending from the SIP thread itself. sippy hands every message to
+            a sender thread, which looks the address up (``getaddrinfo``) before sending: two
+            hand-overs of the interpreter lock per message, each a wait while the loop holds it.
+            A message to a numeric IPv4 address is sent here without waiting (``MSG_DONTWAIT``);
+            anything else, or a socket that is full, goes the old way."""
+
+            def send_to(self, data: bytes | str, address: Any, delayed: bool = False) -> None:
+                if isinstance(data, str):
+                    data = data.encode()
+                opts = self.uopts
+                if opts.family == socket.AF_INET and not opts.ploss_out_rate and not opts.pdelay_out_max:
+                    host, port = address
+                    if _numeric_ipv4(host):
+                        try:
+                            if self.skt.sendto(data, socket.MSG_DONTWAIT, (host, int(port))) == len(data):
+                                stack.counters["sent_direct"] += 1
+                                return
+                        except OSError:
+                            pass  # full, or refused: the sender thread tries again
+                super().send_to(data, address, delayed)
 
         class TransactionManager(base):  # type: ignore[misc]
+            model_udp_server = (UdpServer, s["Udp_server_opts"])
+
             def handleIncoming(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> Any:
                 if isinstance(data_in, bytes):
                     data_in = _TRANSPORT_UPPER.sub(b";transport=udp", data_in)

@@ -59,7 +59,6 @@ from .boundary import (
 )
 from .mixer import MATRICES, Mixer, endpoint_sdp
 from .ng import NgClient
-from .pcapwav import query_ports
 from .prompts import duration_s
 from .sipstack import Dialog, SipStack
 
@@ -174,8 +173,8 @@ class VoicemailTake:
 class CallMedia:
     """What a finished call left in rtpengine's recording spool, for the archive: the tags of the
     citizen's side (inbound callers, outside numbers) and of the centre's side (agents, supervisors),
-    the ports where rtpengine received each tag's media (from its last ``query`` of the call: only
-    these few numbers go to the archive's child process), the recorded span and voicemails."""
+    rtpengine's last ``query`` of the call as it came (bencode: the archive's child process decodes
+    it and takes each tag's ports), the recorded span and voicemails."""
 
     call_id: str
     caller: str
@@ -183,7 +182,7 @@ class CallMedia:
     trunk: str
     started_at: datetime
     ended_at: datetime
-    ports: dict[str, frozenset[int]]
+    query: bytes
     citizen_tags: tuple[str, ...]
     centre_tags: tuple[str, ...]
     conversation: tuple[float, float] | None  # Unix times; None = not recorded
@@ -795,10 +794,10 @@ class SipSwitch:
             await self._call_over(call)
 
     async def _call_over(self, call: SipCall) -> None:
-        ports: dict[str, frozenset[int]] = {}
+        query = b""
         if call.capturing:
             try:
-                ports = query_ports(await self.media.query(call.call_id))
+                query = await self.media.query_undecoded(call.call_id)
             except Exception:
                 log.exception("querying %s before archiving it", call.call_id)
         with contextlib.suppress(Exception):
@@ -815,7 +814,7 @@ class SipSwitch:
                 trunk=call.trunk,
                 started_at=call.started_at or self.now(),
                 ended_at=self.now(),
-                ports=ports,
+                query=query,
                 citizen_tags=tuple(leg.leg_id for leg in legs if not leg.centre),
                 centre_tags=tuple(leg.leg_id for leg in legs if leg.centre),
                 conversation=(call.record_since, time.time()) if call.recording else None,

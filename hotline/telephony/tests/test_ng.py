@@ -26,6 +26,7 @@ from hotline.telephony.ng import (
     bdecode,
     bencode,
 )
+from hotline.telephony.pcapwav import query_ports
 from hotline.telephony.prompts import au_header
 from hotline.telephony.tests.rtp import (
     PCMA,
@@ -531,10 +532,19 @@ def test_list_query_and_delete(ng: Any) -> None:
             assert set(query["tags"]) == {"tagA", "tagB"}
             assert query["tags"]["tagA"]["medias"][0]["streams"][0]["endpoint"]["port"] == a.address[1]
             assert query["totals"]["RTP"]["packets"] >= 5
+            # the same reply left undecoded, for the archive's child process
+            raw = await client.query_undecoded("ng-list")
+            assert isinstance(raw, bytes)
+            undecoded = bdecode(raw)
+            assert undecoded["result"] == "ok" and set(undecoded["tags"]) == {"tagA", "tagB"}
+            assert query_ports(undecoded) == query_ports(query) != {}
             await client.delete("ng-list")
             assert "ng-list" not in await client.list_calls(limit=100)
             with pytest.raises(NgError):
                 await client.query("ng-list")
+            with pytest.raises(NgError):  # an error is decoded and raised as ever
+                await client.query_undecoded("ng-list")
+            assert client.in_flight == 0 and not client._undecoded
             with pytest.raises(NgError):
                 await client.play_media("ng-list", "tagA", "/nonexistent.wav")
 

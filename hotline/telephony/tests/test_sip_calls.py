@@ -100,6 +100,8 @@ def test_a_caller_goes_through_the_menu_to_an_agent_and_is_recorded(
     stamp = monotime.MonoTime()
     assert abs(stamp.realt - time.time()) < 1
     assert abs(stamp.monot - time.clock_gettime(monotime.CLOCK_MONOTONIC)) < 1
+    # and sends from its own thread to numeric addresses (sippy's sender thread only as a fallback)
+    assert switch.runtime.stack is not None and switch.runtime.stack.counters["sent_direct"] >= 4
 
 
 def _exchange(port: int, message: str, timeout: float = 3.0) -> str:

@@ -75,7 +75,7 @@ class Command(BaseCommand):
         return SipRuntime(media_options=options)
 
     async def _serve(self, recorder_delay: float, sip: Any) -> None:
-        from hotline.callcenter.runtime import SwitchService, default_bus
+        from hotline.callcenter.runtime import SwitchService, default_bus, settle_heap
 
         bus = default_bus()
         service = SwitchService(bus=bus, recorder_delay_s=recorder_delay, sip=sip)
@@ -83,7 +83,15 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        runner = asyncio.create_task(service.run())
+        ready = asyncio.Event()
+        runner = asyncio.create_task(service.run(ready=ready))
+        started = asyncio.create_task(ready.wait())
+        await asyncio.wait({runner, started}, return_when=asyncio.FIRST_COMPLETED)
+        if not started.done():  # the service stopped while starting: say why
+            started.cancel()
+            runner.result()
+            return
+        settle_heap()
         if sip is not None:
             self.stdout.write(
                 f"switch: SIP on {sip.sip['listen']}:{sip.sip['port']}, rtpengine ng on "
