@@ -464,7 +464,8 @@ class NgClient:
     async def delete(
         self, call_id: str, *, from_tag: str | None = None, to_tag: str | None = None
     ) -> dict[str, Any]:
-        """End the call (or one branch when tags are given); the reply has its statistics."""
+        """End the call (or one branch when tags are given). rtpengine 10.5 replies ``result: ok``
+        without the call's statistics: ``query`` first for those."""
         return await self.request("delete", call_id=call_id, from_tag=from_tag, to_tag=to_tag)
 
     async def query(self, call_id: str) -> dict[str, Any]:
