@@ -28,7 +28,7 @@ import asyncio
 import gc
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -69,14 +69,20 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+# The views' fields are plain values: read them by name (``dataclasses.asdict`` deep-copies each
+# one, and the wall's events were 7 % of the switch loop's time at 40 calls a second).
+_AGENT_FIELDS = tuple(f.name for f in fields(AgentView))
+_QUEUE_FIELDS = tuple(f.name for f in fields(QueueView))
+
+
 def agent_json(view: AgentView) -> dict[str, Any]:
-    out = asdict(view)
+    out = {name: getattr(view, name) for name in _AGENT_FIELDS}
     out["since"] = _iso(view.since)
     return out
 
 
 def queue_json(view: QueueView) -> dict[str, Any]:
-    out = asdict(view)
+    out = {name: getattr(view, name) for name in _QUEUE_FIELDS}
     out["longest_wait_since"] = _iso(view.longest_wait_since)
     return out
 

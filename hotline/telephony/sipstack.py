@@ -135,6 +135,36 @@ def _read_clocks_without_ctypes() -> None:
     SipNonce.clock_getntime = time.clock_gettime_ns  # type: ignore[attr-defined]
 
 
+class _Attributes:
+    """The answer to ``"my" in dir(value)``, from ``hasattr`` (see ``_ask_my_without_dir``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and hasattr(self.value, name)
+
+
+# The sippy modules that ask ``"my" in dir(value)`` while writing a message, and ask nothing else
+# of ``dir`` (checked by the tests against the installed sippy).
+SIPPY_MY_MODULES = ("SipURL", "SipVia", "SipConf", "SdpOrigin", "SipWWWAuthenticate")
+
+
+def _ask_my_without_dir() -> None:
+    """sippy marks "this switch's own address / port / transport" with an attribute ``my``
+    (``SipConf.MyAddress`` …) and, writing each URL and Via, asks ``"my" in dir(value)`` of the
+    host, port and transport: ``dir`` builds and sorts the list of all attributes of a ``str`` or
+    ``int``, 8–9 µs a question, about 7 % of the switch's samples at 40 calls a second. Those
+    modules get a ``dir`` of their own that answers the same question with ``hasattr``."""
+    import importlib
+
+    for name in SIPPY_MY_MODULES:
+        module = importlib.import_module(f"sippy.{name}")
+        module.dir = _Attributes  # type: ignore[attr-defined]
+
+
 class _SipThread:
     """The one thread sippy lives on, started on first use and kept for the life of the process."""
 
@@ -184,6 +214,7 @@ class _SipThread:
         # the interpreter lock with the loop, and responses leave in the order they were made.
         Udp_server_opts.nworkers = 1
         _read_clocks_without_ctypes()
+        _ask_my_without_dir()
 
         self.sippy = {
             "ED2": ED2,

@@ -445,6 +445,24 @@ def test_outbox_keeps_the_latest_state_of_an_agent_in_one_flush() -> None:
     assert outbox.take() == []
 
 
+def test_the_wall_gets_every_field_of_an_agent_and_a_queue_as_json() -> None:
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    from hotline.callcenter.engine.observer import AgentView, QueueView
+
+    since = datetime(2026, 11, 22, 2, 30, tzinfo=UTC)
+    agent = AgentView(
+        agent_id=7, name="李娜", extension="1007", state="talking", since=since, call_id="c1", calls=3
+    )
+    queue = QueueView(code="GENERAL", name="综合", waiting=2, longest_wait_since=None, ready=5, staffed=9)
+    assert runtime.agent_json(agent) == {**asdict(agent), "since": "2026-11-22T02:30:00+00:00"}
+    assert runtime.queue_json(queue) == {**asdict(queue), "longest_wait_since": None}
+    waiting = QueueView(code="G", name="G", waiting=1, longest_wait_since=since, ready=0, staffed=1)
+    assert runtime.queue_json(waiting)["longest_wait_since"] == "2026-11-22T02:30:00+00:00"
+    json.dumps([runtime.agent_json(agent), runtime.queue_json(waiting)])  # nothing a socket cannot carry
+
+
 @pytest.mark.redis
 def test_production_layer_carries_commands_and_events_through_redis(centre: Any, redis_url: str) -> None:
     from channels_redis.core import RedisChannelLayer
