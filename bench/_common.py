@@ -150,21 +150,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def udp_free(port: int) -> bool:
-    """Whether a UDP port on the loopback interface can be bound now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_block(start: int, end: int, size: int) -> int:
     """The first ``size`` consecutive UDP ports in [start, end) that nobody holds."""
+    from hotline.telephony.tests.rtp import udp_ports_free
+
     port = start
     while port + size <= end:
-        busy = next((p for p in range(port, port + size) if not udp_free(p)), None)
+        busy = next((p for p in range(port, port + size) if not udp_ports_free(p, 1)), None)
         if busy is None:
             return port
         port = busy + 1

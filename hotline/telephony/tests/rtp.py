@@ -7,6 +7,7 @@ independent check of the decoding tables in ``pcapwav``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import re
 import socket
 import struct
@@ -197,11 +198,16 @@ def decode(packets: list[RtpPacket], payload_type: int = PCMA) -> np.ndarray:
     return np.frombuffer(pcm, dtype="<i2")
 
 
+# Ports free_udp_port handed out lately: free, but maybe not bound yet by whoever asked.
+HANDED_OUT: collections.deque[int] = collections.deque(maxlen=64)
+
+
 def free_udp_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
-        return port
+    HANDED_OUT.append(port)
+    return port
 
 
 def udp_ports_free(start: int, count: int) -> bool:

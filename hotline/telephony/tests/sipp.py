@@ -7,16 +7,16 @@ speech, A-law) and ``dtmf_2833_<digit>.pcap`` (one RFC 2833 key press).
 
 from __future__ import annotations
 
-import collections
 import os
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from hotline.telephony.tests.rtp import HANDED_OUT, free_udp_port, udp_ports_free
 
 PCAPS = Path("/usr/share/sip-tester")
 SPEECH = PCAPS / "g711a.pcap"
@@ -30,27 +30,14 @@ def require_sipp() -> None:
     pytest.skip("sipp is not installed (Debian package sip-tester)")
 
 
-_HANDED_OUT: collections.deque[int] = collections.deque(maxlen=64)  # free, but maybe not bound yet
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    _HANDED_OUT.append(port)
-    return port
-
-
 def free_media_port(*, avoid: tuple[int, ...] = ()) -> int:
     """An even port with the three after it free too (sipp binds RTP and RTCP, audio and video),
     none of them in ``avoid`` or handed out by :func:`free_udp_port` lately: such a port is free
     but may not be bound yet (the SIP port of the same sipp, a phone's port), and the kernel hands
     out neighbouring ports, so sipp could find its video port taken."""
-    from hotline.telephony.tests.rtp import udp_ports_free
-
     for _ in range(50):
         port = free_udp_port() & ~1
-        taken = {*avoid, *list(_HANDED_OUT)[:-1]}  # the port just drawn is the block's own
+        taken = {*avoid, *list(HANDED_OUT)[:-1]}  # the port just drawn is the block's own
         if not any(port <= other < port + 4 for other in taken) and udp_ports_free(port, 4):
             return port
     raise RuntimeError("no free block of four UDP ports for sipp's media")
